@@ -1,0 +1,247 @@
+// Package config reads the project's policy file, .redoubt.yaml: exceptions and the settings
+// checks take (allowed registries, the Pod Security level, break-glass groups, ...). Errors name
+// the file and line, and a file with any error is refused whole: a half-read exception list
+// would silently un-suppress or over-suppress findings.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"redoubt.dev/redoubt/internal/finding"
+)
+
+// FileName is the policy file Redoubt looks for in a scanned directory.
+const FileName = ".redoubt.yaml"
+
+// maxBytes caps the policy file: it is hand-written and small.
+const maxBytes = 4 << 20
+
+// Config is the parsed policy file. The zero value is the default policy.
+type Config struct {
+	// File is where the configuration was read from ("" for defaults).
+	File string
+	// Exceptions suppress findings, in the order written.
+	Exceptions []finding.Exception
+	// AllowedRegistries are glob patterns on image registry hosts (and optional repository
+	// prefixes); when set, images from elsewhere are findings.
+	AllowedRegistries []string
+	// PSSLevel is the Pod Security Standards level reported: "baseline" or "restricted".
+	PSSLevel string
+	// BreakGlassGroups may be bound to cluster-admin without a finding.
+	BreakGlassGroups []string
+	// MaxDatabaseAge is how old the vulnerability database may be before scans warn.
+	MaxDatabaseAge time.Duration
+}
+
+// file is the on-disk shape of .redoubt.yaml.
+type file struct {
+	Exceptions []exception `yaml:"exceptions"`
+	Registries struct {
+		Allowed []string `yaml:"allowed"`
+	} `yaml:"registries"`
+	PodSecurity struct {
+		Level string `yaml:"level"`
+	} `yaml:"podSecurity"`
+	RBAC struct {
+		BreakGlassGroups []string `yaml:"breakGlassGroups"`
+	} `yaml:"rbac"`
+	Database struct {
+		MaxAge string `yaml:"maxAge"`
+	} `yaml:"database"`
+}
+
+type exception struct {
+	Check           string             `yaml:"check"`
+	Checks          []string           `yaml:"checks"`
+	Vulnerability   string             `yaml:"vulnerability"`
+	Vulnerabilities []string           `yaml:"vulnerabilities"`
+	Resources       []finding.Selector `yaml:"resources"`
+	Resource        *finding.Selector  `yaml:"resource"`
+	Images          []string           `yaml:"images"`
+	Packages        []string           `yaml:"packages"`
+	Reason          string             `yaml:"reason"`
+	Owner           string             `yaml:"owner"`
+	Expires         string             `yaml:"expires"`
+}
+
+// Default returns the policy used when no file is given.
+func Default() *Config {
+	return &Config{PSSLevel: "restricted", MaxDatabaseAge: 7 * 24 * time.Hour}
+}
+
+// Find returns the policy file that applies to a scan of these paths: .redoubt.yaml in the first
+// directory given (or beside the first file), or "" when there is none.
+func Find(paths []string) string {
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		dir := p
+		if !info.IsDir() {
+			dir = filepath.Dir(p)
+		}
+		candidate := filepath.Join(dir, FileName)
+		if _, err := os.Stat(candidate); err == nil {
+			return candidate
+		}
+	}
+	return ""
+}
+
+// Load reads a policy file. Every error names the file and, where known, the line.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, unwrapPath(err))
+	}
+	if len(data) > maxBytes {
+		return nil, fmt.Errorf("config %s: larger than %d MiB", path, maxBytes>>20)
+	}
+	return Parse(path, data)
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Parse reads a policy file's contents; name is used in errors and suppression records.
+func Parse(name string, data []byte) (*Config, error) {
+	cfg := Default()
+	cfg.File = name
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return cfg, nil
+		}
+		return nil, fmt.Errorf("config %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var f file
+	if err := decodeStrict(&root, &f); err != nil {
+		return nil, fmt.Errorf("config %s: %s", name, err)
+	}
+	var problems []string
+	lines := exceptionLines(&root)
+	for i, e := range f.Exceptions {
+		line := 0
+		if i < len(lines) {
+			line = lines[i]
+		}
+		ex, err := e.toException(name, line)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s:%d: exception %d: %v", name, line, i+1, err))
+			continue
+		}
+		cfg.Exceptions = append(cfg.Exceptions, ex)
+	}
+	cfg.AllowedRegistries = f.Registries.Allowed
+	if f.PodSecurity.Level != "" {
+		switch f.PodSecurity.Level {
+		case "baseline", "restricted":
+			cfg.PSSLevel = f.PodSecurity.Level
+		default:
+			problems = append(problems, fmt.Sprintf("%s: podSecurity.level %q: want baseline or restricted", name, f.PodSecurity.Level))
+		}
+	}
+	cfg.BreakGlassGroups = f.RBAC.BreakGlassGroups
+	if f.Database.MaxAge != "" {
+		d, err := parseAge(f.Database.MaxAge)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: database.maxAge: %v", name, err))
+		}
+		cfg.MaxDatabaseAge = d
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "\n"))
+	}
+	return cfg, nil
+}
+
+// decodeStrict decodes a node, refusing unknown fields so a misspelt key is not silently ignored.
+func decodeStrict(root *yaml.Node, out *file) error {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	if err := enc.Encode(root); err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(&buf)
+	dec.KnownFields(true)
+	if err := dec.Decode(out); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil
+}
+
+// exceptionLines returns the line of each entry of the exceptions list.
+func exceptionLines(root *yaml.Node) []int {
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
+		return nil
+	}
+	m := root.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == "exceptions" && m.Content[i+1].Kind == yaml.SequenceNode {
+			var out []int
+			for _, e := range m.Content[i+1].Content {
+				out = append(out, e.Line)
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+func (e exception) toException(file string, line int) (finding.Exception, error) {
+	ex := finding.Exception{
+		Checks: e.Checks, Vulnerabilities: e.Vulnerabilities, Resources: e.Resources,
+		Images: e.Images, Packages: e.Packages,
+		Reason: e.Reason, Owner: e.Owner, Source: "config", File: file, Line: line,
+	}
+	if e.Check != "" {
+		ex.Checks = append(ex.Checks, e.Check)
+	}
+	if e.Vulnerability != "" {
+		ex.Vulnerabilities = append(ex.Vulnerabilities, e.Vulnerability)
+	}
+	if e.Resource != nil {
+		ex.Resources = append(ex.Resources, *e.Resource)
+	}
+	if e.Expires != "" {
+		t, err := time.Parse(time.DateOnly, e.Expires)
+		if err != nil {
+			return ex, fmt.Errorf("expires %q: want a date as YYYY-MM-DD", e.Expires)
+		}
+		ex.Expires = t
+	}
+	if err := ex.Validate(); err != nil {
+		return ex, err
+	}
+	return ex, nil
+}
+
+// parseAge reads a duration that may also be given in days ("7d").
+func parseAge(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if _, err := fmt.Sscanf(d, "%d", &n); err == nil && n >= 0 {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	}
+	return time.ParseDuration(s)
+}

@@ -1,0 +1,342 @@
+// Package inventory holds the Snapshot: everything known about one cluster, or one set of
+// manifests, at one moment. Loaders (package manifest for files, Helm charts and Kustomize;
+// package cluster for a live API server) fill it through a Builder, so that the same objects give
+// the same snapshot whichever way they were read. Analyzers only read it.
+package inventory
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+)
+
+// Origin says where an object came from: a file and line for manifests (Rendered names the Helm
+// chart or Kustomize directory that produced it), the cluster and UID for live objects.
+type Origin struct {
+	File     string `json:"file,omitempty"`
+	Line     int    `json:"line,omitempty"`
+	Rendered string `json:"rendered,omitempty"`
+	Cluster  string `json:"cluster,omitempty"`
+	UID      string `json:"uid,omitempty"`
+}
+
+// String renders file:line for manifests and the UID for live objects.
+func (o Origin) String() string {
+	switch {
+	case o.File != "" && o.Line > 0:
+		return fmt.Sprintf("%s:%d", o.File, o.Line)
+	case o.File != "":
+		return o.File
+	case o.UID != "":
+		return "uid " + o.UID
+	}
+	return ""
+}
+
+// SourceKind says what a snapshot was read from.
+type SourceKind string
+
+// The kinds of source.
+const (
+	SourceManifests SourceKind = "manifests"
+	SourceCluster   SourceKind = "cluster"
+)
+
+// Source describes what the snapshot was read from.
+type Source struct {
+	Kind SourceKind `json:"kind"`
+	// Paths are the files and directories given, for manifests.
+	Paths []string `json:"paths,omitempty"`
+	// Context, Cluster and Server identify a live cluster; Namespace limits what was read.
+	Context   string `json:"context,omitempty"`
+	Cluster   string `json:"cluster,omitempty"`
+	Server    string `json:"server,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	// ServerVersion is the API server's gitVersion, for live clusters.
+	ServerVersion string `json:"serverVersion,omitempty"`
+}
+
+// Problem is an input error: a file, document or object that could not be read. Everything else
+// is still loaded; the CLI reports problems and exits 2.
+type Problem struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Object  string `json:"object,omitempty"`
+	Message string `json:"message"`
+}
+
+// Error renders the problem as file:line: object: message.
+func (p Problem) Error() string {
+	s := p.File
+	if p.Line > 0 {
+		s = fmt.Sprintf("%s:%d", s, p.Line)
+	}
+	if p.Object != "" {
+		if s != "" {
+			s += ": "
+		}
+		s += p.Object
+	}
+	if s != "" {
+		s += ": "
+	}
+	return s + p.Message
+}
+
+// Snapshot is everything known about one cluster or one set of manifests. Slices are ordered by
+// namespace, kind and name, so output never depends on the order objects were read in.
+type Snapshot struct {
+	Source Source
+
+	Namespaces      []*Namespace
+	Workloads       []*Workload
+	Pods            []*Pod
+	Services        []*Service
+	EndpointSlices  []*EndpointSlice
+	Ingresses       []*Ingress
+	NetworkPolicies []*NetworkPolicy
+	// AdminNetworkPolicies and BaselineAdminNetworkPolicies are the cluster-scoped
+	// policy.networking.k8s.io/v1alpha1 policies.
+	AdminNetworkPolicies         []*AdminNetworkPolicy
+	BaselineAdminNetworkPolicies []*BaselineAdminNetworkPolicy
+	ServiceAccounts              []*ServiceAccount
+	Roles                        []*Role
+	ClusterRoles                 []*ClusterRole
+	RoleBindings                 []*RoleBinding
+	ClusterRoleBindings          []*ClusterRoleBinding
+	Nodes                        []*Node
+	Secrets                      []*Secret
+	ConfigMaps                   []*ConfigMap
+	// Others holds objects of kinds Redoubt does not model (custom resources among them), so that
+	// analyzers can at least recognise them (a CiliumNetworkPolicy, say).
+	Others []*Unstructured
+	Images []*Image
+
+	// Problems are the input errors met while loading.
+	Problems []Problem
+
+	nsByName       map[string]*Namespace
+	saByName       map[string]*ServiceAccount
+	workloadByName map[string]*Workload
+}
+
+// Namespace is a namespace, real or implied by objects that name it.
+type Namespace struct {
+	*corev1.Namespace
+	Origin Origin
+	// Implied is true when no Namespace object was read, only objects in it.
+	Implied bool
+}
+
+// Workload is the unit users reason about: a Deployment, StatefulSet, DaemonSet, Job, CronJob,
+// ReplicaSet or bare Pod, with the pods that roll up to it.
+type Workload struct {
+	Kind        string
+	Namespace   string
+	Name        string
+	UID         string
+	Labels      map[string]string
+	Annotations map[string]string
+	Origin      Origin
+	// Selector selects the workload's pods; for a bare Pod it matches the pod's own labels.
+	Selector *metav1.LabelSelector
+	// Template is the pod template, with the API server's defaults that matter applied.
+	Template corev1.PodTemplateSpec
+	// Replicas is the desired replica count where the kind has one.
+	Replicas *int32
+	// Object is the object as read.
+	Object runtime.Object
+	// Pods are the live pods that roll up to this workload, sorted by name.
+	Pods []*Pod
+	// Nodes are the nodes its pods run on, sorted.
+	Nodes []string
+	// Services and Ingresses that expose the workload, filled by the Builder.
+	Services  []*Service
+	Ingresses []*Ingress
+	// ContainerLines maps a container name to the manifest line that declares it.
+	ContainerLines map[string]int
+}
+
+// Key is namespace/Kind/name.
+func (w *Workload) Key() string { return w.Namespace + "/" + w.Kind + "/" + w.Name }
+
+// ServiceAccountName is the service account the pods run as ("default" when unset).
+func (w *Workload) ServiceAccountName() string {
+	if sa := w.Template.Spec.ServiceAccountName; sa != "" {
+		return sa
+	}
+	return "default"
+}
+
+// ContainerLine returns the line declaring the named container, or the workload's own line.
+func (w *Workload) ContainerLine(name string) int {
+	if l, ok := w.ContainerLines[name]; ok {
+		return l
+	}
+	return w.Origin.Line
+}
+
+// Pod is a live pod and the workload it rolls up to.
+type Pod struct {
+	*corev1.Pod
+	Origin   Origin
+	Workload *Workload
+}
+
+// Service is a Service and the workloads it selects.
+type Service struct {
+	*corev1.Service
+	Origin    Origin
+	Workloads []*Workload
+}
+
+// EndpointSlice records which addresses back a Service in a live cluster.
+type EndpointSlice struct {
+	*discoveryv1.EndpointSlice
+	Origin Origin
+}
+
+// Ingress is an Ingress and the Services its rules and default backend name.
+type Ingress struct {
+	*networkingv1.Ingress
+	Origin   Origin
+	Services []*Service
+}
+
+// NetworkPolicy is a networking.k8s.io/v1 NetworkPolicy.
+type NetworkPolicy struct {
+	*networkingv1.NetworkPolicy
+	Origin Origin
+}
+
+// AdminNetworkPolicy is a policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy.
+type AdminNetworkPolicy struct {
+	*anpv1alpha1.AdminNetworkPolicy
+	Origin Origin
+}
+
+// BaselineAdminNetworkPolicy is a policy.networking.k8s.io/v1alpha1 BaselineAdminNetworkPolicy.
+type BaselineAdminNetworkPolicy struct {
+	*anpv1alpha1.BaselineAdminNetworkPolicy
+	Origin Origin
+}
+
+// ServiceAccount is a ServiceAccount.
+type ServiceAccount struct {
+	*corev1.ServiceAccount
+	Origin Origin
+}
+
+// Role is a namespaced RBAC Role.
+type Role struct {
+	*rbacv1.Role
+	Origin Origin
+}
+
+// ClusterRole is an RBAC ClusterRole.
+type ClusterRole struct {
+	*rbacv1.ClusterRole
+	Origin Origin
+}
+
+// RoleBinding is a namespaced RBAC RoleBinding.
+type RoleBinding struct {
+	*rbacv1.RoleBinding
+	Origin Origin
+}
+
+// ClusterRoleBinding is an RBAC ClusterRoleBinding.
+type ClusterRoleBinding struct {
+	*rbacv1.ClusterRoleBinding
+	Origin Origin
+}
+
+// Node is a cluster node.
+type Node struct {
+	*corev1.Node
+	Origin Origin
+}
+
+// Secret is a Secret's metadata: its type and the names of its keys, never the values.
+type Secret struct {
+	metav1.ObjectMeta
+	Type   corev1.SecretType
+	Keys   []string
+	Origin Origin
+}
+
+// ConfigMap is a ConfigMap's metadata and key names.
+type ConfigMap struct {
+	metav1.ObjectMeta
+	Keys   []string
+	Origin Origin
+}
+
+// Unstructured is an object of a kind Redoubt does not model.
+type Unstructured struct {
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	Labels     map[string]string
+	Origin     Origin
+	Object     map[string]any
+}
+
+// Image is one image reference as workloads spell it, and who runs it.
+type Image struct {
+	// Ref is the reference as written in the pod spec.
+	Ref string
+	// Digest is the manifest digest: from the reference itself, or from a live pod's status.
+	Digest string
+	Uses   []ImageUse
+}
+
+// ImageUse is one container of one workload that runs an image.
+type ImageUse struct {
+	Workload  *Workload
+	Container string
+	// Init is true for init and ephemeral containers.
+	Init bool
+}
+
+// Namespace returns the namespace with this name (nil when unknown).
+func (s *Snapshot) Namespace(name string) *Namespace { return s.nsByName[name] }
+
+// ServiceAccount returns the service account namespace/name, or nil.
+func (s *Snapshot) ServiceAccount(namespace, name string) *ServiceAccount {
+	return s.saByName[namespace+"/"+name]
+}
+
+// Workload returns the workload namespace/Kind/name, or nil.
+func (s *Snapshot) Workload(namespace, kind, name string) *Workload {
+	return s.workloadByName[namespace+"/"+kind+"/"+name]
+}
+
+// WorkloadsIn returns the workloads in one namespace.
+func (s *Snapshot) WorkloadsIn(namespace string) []*Workload {
+	var out []*Workload
+	for _, w := range s.Workloads {
+		if w.Namespace == namespace {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// NetworkPoliciesIn returns the NetworkPolicies in one namespace.
+func (s *Snapshot) NetworkPoliciesIn(namespace string) []*NetworkPolicy {
+	var out []*NetworkPolicy
+	for _, p := range s.NetworkPolicies {
+		if p.Namespace == namespace {
+			out = append(out, p)
+		}
+	}
+	return out
+}
