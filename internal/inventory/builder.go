@@ -27,6 +27,7 @@ type Builder struct {
 	replicaSets      []*Workload
 	jobs             []*Workload
 	pods             []*Pod
+	podLines         map[*Pod]map[string]int
 }
 
 // NewBuilder starts a snapshot of the given source. Namespaced objects that name no namespace
@@ -89,7 +90,14 @@ func (b *Builder) Add(obj runtime.Object, origin Origin, containerLines map[stri
 		sel := &metav1.LabelSelector{MatchLabels: tmpl.Labels}
 		b.addWorkload("CronJob", &o.ObjectMeta, sel, tmpl, nil, o, origin, containerLines)
 	case *corev1.Pod:
-		b.pods = append(b.pods, &Pod{Pod: o, Origin: origin})
+		p := &Pod{Pod: o, Origin: origin}
+		b.pods = append(b.pods, p)
+		if containerLines != nil {
+			if b.podLines == nil {
+				b.podLines = map[*Pod]map[string]int{}
+			}
+			b.podLines[p] = containerLines
+		}
 	case *corev1.Namespace:
 		b.snap.Namespaces = append(b.snap.Namespaces, &Namespace{Namespace: o, Origin: origin})
 	case *corev1.Service:
@@ -210,7 +218,7 @@ func (b *Builder) Snapshot() *Snapshot {
 		if owner == nil {
 			sel := &metav1.LabelSelector{MatchLabels: p.Labels}
 			owner = newWorkload("Pod", &p.ObjectMeta, sel, corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec},
-				nil, p.Pod, p.Origin, nil)
+				nil, p.Pod, p.Origin, b.podLines[p])
 			s.Workloads = append(s.Workloads, owner)
 			s.workloadByName[owner.Key()] = owner
 		}

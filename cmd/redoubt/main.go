@@ -1,0 +1,86 @@
+// Command redoubt secures a Kubernetes estate across the container lifecycle: it audits
+// manifests and live clusters, images, network policies and access. This package only wires
+// flags to the internal packages; it holds no logic of its own.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes a pipeline can rely on.
+const (
+	exitOK       = 0
+	exitFindings = 1 // a finding at or above --fail-on
+	exitInput    = 2 // usage error, or input that could not be read
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitInput, err: fmt.Errorf(format, args...)}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line and returns the exit code.
+func run(ctx context.Context, args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(os.Stderr, "redoubt:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "redoubt:", err)
+	// Cobra's own errors are about flags and arguments.
+	return exitInput
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "redoubt",
+		Short: "Secure a Kubernetes estate: manifests, clusters, images, network and access",
+		Long: `Redoubt audits what you deploy to Kubernetes and what is running there.
+
+It reads manifests (YAML, JSON, Helm charts, Kustomize directories) or a live
+cluster (read-only, through your kubeconfig), and reports findings with the
+file and line, or the object, at fault.
+
+Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it;
+2 a usage error, or input that could not be read (everything else is still
+scanned and reported).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version(),
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError("%v (see %s --help)", err, c.CommandPath())
+	})
+	root.AddCommand(newScanCmd(), newInventoryCmd(), newChecksCmd(), newVersionCmd())
+	return root
+}
