@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"redoubt.dev/redoubt/internal/inventory"
+	"redoubt.dev/redoubt/internal/netpol"
+)
+
+func newNetpolCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "netpol",
+		Short: "Network policy analysis: connectivity, explanations, exposure, diffs, flows and synthesis",
+		Long: `Analyse what the NetworkPolicies (networking.k8s.io/v1) and the
+AdminNetworkPolicies and BaselineAdminNetworkPolicies (policy.networking.k8s.io/v1alpha1)
+of manifests or a live cluster allow, exactly as the API reference defines them.
+
+Endpoints are workloads (pods roll up to their Deployment, StatefulSet, DaemonSet,
+Job, CronJob, or ReplicaSet/bare Pod) and ranges of addresses outside the cluster's
+pods. ipBlock peers are taken to name addresses outside the cluster's pods.
+CNI-specific policies (CiliumNetworkPolicy, Calico NetworkPolicy) are recognised
+but not analysed; every command says so when they are present.`,
+	}
+	cmd.AddCommand(newNetpolListCmd())
+	return cmd
+}
+
+// netpolFlags are the flags every netpol command shares.
+type netpolFlags struct {
+	source   sourceFlags
+	output   string
+	podCIDRs []string
+}
+
+func (f *netpolFlags) register(cmd *cobra.Command, withSource bool) {
+	if withSource {
+		f.source.register(cmd)
+	}
+	cmd.Flags().StringVarP(&f.output, "output", "o", "", "write to this file instead of standard output")
+	cmd.Flags().StringSliceVar(&f.podCIDRs, "pod-cidr", nil, "the cluster's pod address ranges (default: the nodes' spec.podCIDRs when known); decide whether an AdminNetworkPolicy networks peer also matches pods")
+}
+
+func (f *netpolFlags) options() (netpol.Options, error) {
+	var o netpol.Options
+	for _, s := range f.podCIDRs {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return o, usageError("--pod-cidr %q: not a CIDR", s)
+		}
+		o.PodCIDRs = append(o.PodCIDRs, p)
+	}
+	return o, nil
+}
+
+// analyze loads the snapshot the arguments name and analyses it.
+func (f *netpolFlags) analyze(cmd *cobra.Command, paths []string) (*netpol.Analysis, error) {
+	opts, err := f.options()
+	if err != nil {
+		return nil, err
+	}
+	snap, err := f.source.load(cmd.Context(), cmd, paths)
+	if err != nil {
+		return nil, err
+	}
+	return netpol.Analyze(snap, opts), nil
+}
+
+// finish reports notes and input problems on standard error after the output was written,
+// and turns problems into exit code 2.
+func finish(cmd *cobra.Command, problems []inventory.Problem, notes []string) error {
+	w := cmd.ErrOrStderr()
+	for _, n := range notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	for _, p := range problems {
+		fmt.Fprintln(w, "error:", p.Error())
+	}
+	return &exitError{code: exitInput, err: fmt.Errorf("%d input error%s: the output above covers everything else", len(problems), plural(len(problems)))}
+}
+
+func analysisProblems(a *netpol.Analysis) []inventory.Problem {
+	return append(append([]inventory.Problem(nil), a.Snapshot.Problems...), a.Problems...)
+}
+
+func newNetpolListCmd() *cobra.Command {
+	f := &netpolFlags{}
+	var format string
+	cmd := &cobra.Command{
+		Use:   "list [PATH...]",
+		Short: "List every allowed connection between workloads and outside addresses",
+		Long: `List every connection the policies allow: between workloads, and between
+workloads and ranges of addresses outside the cluster's pods (merged where the
+policies allow the same), with protocols and ports.
+
+Formats: txt (one line per pair), json ({"connections": [...]}) and dot (Graphviz).`,
+		Example: `  redoubt netpol list examples/shop
+  redoubt netpol list --context prod --format json -o connections.json
+  redoubt netpol list examples/shop --format dot | dot -Tsvg > shop.svg`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !validFormat(format, netpol.ListFormats) {
+				return usageError("--format %q: want %s", format, strings.Join(netpol.ListFormats, ", "))
+			}
+			a, err := f.analyze(cmd, args)
+			if err != nil {
+				return err
+			}
+			cs := a.Connections()
+			if err := writeOutput(cmd, f.output, func(w io.Writer) error { return netpol.WriteConnections(w, format, cs) }); err != nil {
+				return err
+			}
+			return finish(cmd, analysisProblems(a), a.Notes)
+		},
+	}
+	f.register(cmd, true)
+	cmd.Flags().StringVar(&format, "format", "txt", "output format: txt, json or dot")
+	return cmd
+}
+
+func validFormat(f string, formats []string) bool {
+	for _, x := range formats {
+		if f == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,448 @@
+package netpol
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	"redoubt.dev/redoubt/internal/inventory"
+)
+
+// namespace is one namespace and its labels.
+type namespace struct {
+	name   string
+	labels labels.Set
+}
+
+// namedPort is one container port with a name.
+type namedPort struct {
+	name  string
+	proto Protocol
+	port  int32
+}
+
+// class is a set of workloads policies cannot tell apart: same namespace (and so namespace
+// labels), same pod labels, same named ports, same host networking. Connectivity is computed
+// once per class, not once per workload or pod.
+type class struct {
+	id          int
+	ns          *namespace
+	labels      labels.Set
+	ports       []namedPort
+	hostNetwork bool
+	workloads   []*inventory.Workload
+	// synthetic classes stand for pods that do not exist (exposure probes).
+	synthetic bool
+}
+
+func classKey(ns string, lbls map[string]string, ports []namedPort, host bool) string {
+	var b strings.Builder
+	b.WriteString(ns)
+	b.WriteByte(0)
+	b.WriteString(labels.Set(lbls).String())
+	b.WriteByte(0)
+	for _, p := range ports {
+		fmt.Fprintf(&b, "%s/%d/%d,", p.name, p.proto, p.port)
+	}
+	if host {
+		b.WriteString("\x00host")
+	}
+	return b.String()
+}
+
+// Endpoint is one end of a connection: a workload, or a set of addresses outside the cluster's
+// pods that every policy treats alike.
+type Endpoint struct {
+	// Workload is set for workloads.
+	Workload *inventory.Workload
+	// IPs is set for addresses.
+	IPs IPSet
+	cls *class
+}
+
+// IsWorkload reports whether the endpoint is a workload (or a probe standing for pods).
+func (e Endpoint) IsWorkload() bool { return e.cls != nil }
+
+// String renders "namespace/name[Kind]" or the address ranges.
+func (e Endpoint) String() string {
+	switch {
+	case e.Workload != nil:
+		return WorkloadName(e.Workload)
+	case e.cls != nil:
+		return e.cls.ns.name + "/*[probe]"
+	}
+	return e.IPs.String()
+}
+
+// WorkloadName renders a workload as list output names it: namespace/name[Kind].
+func WorkloadName(w *inventory.Workload) string {
+	return w.Namespace + "/" + w.Name + "[" + w.Kind + "]"
+}
+
+// Options tune an analysis.
+type Options struct {
+	// PodCIDRs are the addresses the cluster gives pods, when known. They decide whether an
+	// admin policy's networks peer also matches pods. Nodes' spec.podCIDRs are used when empty.
+	PodCIDRs []netip.Prefix
+}
+
+// Analysis is the compiled connectivity model of one snapshot.
+type Analysis struct {
+	Snapshot *inventory.Snapshot
+	// Problems are policies the API server would refuse; they are left out of the analysis.
+	Problems []inventory.Problem
+	// Notes say what the analysis could not model: CNI-specific policies, admin policy peers
+	// it cannot resolve, named ports no pod defines, equal admin priorities.
+	Notes []string
+
+	namespaces map[string]*namespace
+	classes    []*class
+	byKey      map[string]*class
+	byWorkload map[*inventory.Workload]*class
+	policies   []*policy
+	admin      []*policy
+	baseline   []*policy
+	// per class and direction: the NetworkPolicies selecting it, their rules, and the admin
+	// and baseline rules that apply to it, in order of precedence.
+	perClass [2][]*classRules
+	// atoms split the address space so that every policy treats all addresses of an atom alike.
+	atoms []IPSet
+	// cniGoverned marks namespaces whose pods CNI-specific policies may select ("*" for all).
+	cniGoverned map[string][]string
+}
+
+// classRules is what applies to one class in one direction.
+type classRules struct {
+	isolatedBy []*policy
+	np         []*Rule
+	admin      []*Rule
+	baseline   []*Rule
+}
+
+// Analyze compiles a snapshot's policies and workloads. It never fails: policies the API
+// server would refuse are reported in Problems and left out.
+func Analyze(s *inventory.Snapshot, opts Options) *Analysis {
+	a := &Analysis{Snapshot: s, namespaces: map[string]*namespace{}, byKey: map[string]*class{},
+		byWorkload: map[*inventory.Workload]*class{}, cniGoverned: map[string][]string{}}
+	for _, n := range s.Namespaces {
+		a.namespaces[n.Name] = &namespace{name: n.Name, labels: labels.Set(n.Labels)}
+	}
+	for _, w := range s.Workloads {
+		a.addWorkload(w)
+	}
+	c := &compiler{}
+	for _, p := range opts.PodCIDRs {
+		c.podAddrs = c.podAddrs.Union(PrefixSet(p.Masked()))
+	}
+	if len(c.podAddrs) == 0 {
+		for _, n := range s.Nodes {
+			for _, cidr := range n.Spec.PodCIDRs {
+				if p, err := netip.ParsePrefix(cidr); err == nil {
+					c.podAddrs = c.podAddrs.Union(PrefixSet(p.Masked()))
+				}
+			}
+		}
+	}
+	for _, np := range s.NetworkPolicies {
+		if p := c.networkPolicy(np); p != nil {
+			a.policies = append(a.policies, p)
+		}
+	}
+	for i, anp := range s.AdminNetworkPolicies {
+		if p := c.adminPolicy(anp, i); p != nil {
+			a.admin = append(a.admin, p)
+		}
+	}
+	sortAdmin(a.admin)
+	for i := 1; i < len(a.admin); i++ {
+		if a.admin[i].ref.Priority == a.admin[i-1].ref.Priority {
+			c.notes = append(c.notes, fmt.Sprintf("AdminNetworkPolicies %q and %q share priority %d: which one wins where both match is up to the network plugin; Redoubt applies them in name order",
+				a.admin[i-1].ref.Name, a.admin[i].ref.Name, a.admin[i].ref.Priority))
+		}
+	}
+	for _, banp := range s.BaselineAdminNetworkPolicies {
+		if p := c.baselinePolicy(banp); p != nil {
+			a.baseline = append(a.baseline, p)
+		}
+	}
+	a.Problems = c.problems
+	a.Notes = c.notes
+	for _, o := range s.Others {
+		if !isCNIPolicy(o) {
+			continue
+		}
+		ns := o.Namespace
+		if ns == "" {
+			ns = "*"
+		}
+		a.cniGoverned[ns] = append(a.cniGoverned[ns], o.Kind+" "+qualified(o.Namespace, o.Name))
+		a.Notes = append(a.Notes, fmt.Sprintf("%s %s (%s) is specific to one network plugin and is not analysed: the pods it selects may be allowed or denied more than shown",
+			o.Kind, qualified(o.Namespace, o.Name), o.Origin))
+	}
+	a.computeAtoms()
+	for _, cl := range a.classes {
+		a.indexClass(cl)
+	}
+	a.noteUndefinedNamedPorts()
+	return a
+}
+
+func qualified(ns, name string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + "/" + name
+}
+
+// isCNIPolicy recognises network policies of specific CNIs. It matches checks.IsCNIPolicy.
+func isCNIPolicy(o *inventory.Unstructured) bool {
+	group, _, _ := strings.Cut(o.APIVersion, "/")
+	switch {
+	case group == "cilium.io" && (o.Kind == "CiliumNetworkPolicy" || o.Kind == "CiliumClusterwideNetworkPolicy"):
+		return true
+	case (group == "crd.projectcalico.org" || group == "projectcalico.org") &&
+		(o.Kind == "NetworkPolicy" || o.Kind == "GlobalNetworkPolicy"):
+		return true
+	}
+	return false
+}
+
+// CNIPolicies names the CNI-specific policies that may select the workload's pods.
+func (a *Analysis) CNIPolicies(w *inventory.Workload) []string {
+	return slices.Concat(a.cniGoverned[w.Namespace], a.cniGoverned["*"])
+}
+
+func workloadPorts(w *inventory.Workload) []namedPort {
+	var out []namedPort
+	spec := &w.Template.Spec
+	for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
+		for _, p := range c.Ports {
+			if p.Name == "" {
+				continue
+			}
+			proto, err := protocolOf(&p.Protocol)
+			if err != nil {
+				continue
+			}
+			out = append(out, namedPort{name: p.Name, proto: proto, port: p.ContainerPort})
+		}
+	}
+	slices.SortFunc(out, func(x, y namedPort) int {
+		return cmp.Or(cmp.Compare(x.name, y.name), cmp.Compare(x.proto, y.proto), cmp.Compare(x.port, y.port))
+	})
+	return out
+}
+
+func (a *Analysis) namespace(name string) *namespace {
+	ns := a.namespaces[name]
+	if ns == nil {
+		// Snapshots from the Builder always hold the namespaces of their workloads; this is for
+		// hand-made ones.
+		ns = &namespace{name: name, labels: labels.Set{"kubernetes.io/metadata.name": name}}
+		a.namespaces[name] = ns
+	}
+	return ns
+}
+
+func (a *Analysis) addWorkload(w *inventory.Workload) {
+	ports := workloadPorts(w)
+	host := w.Template.Spec.HostNetwork
+	key := classKey(w.Namespace, w.Template.Labels, ports, host)
+	cl := a.byKey[key]
+	if cl == nil {
+		cl = &class{id: len(a.classes), ns: a.namespace(w.Namespace), labels: labels.Set(w.Template.Labels), ports: ports, hostNetwork: host}
+		a.classes = append(a.classes, cl)
+		a.byKey[key] = cl
+	}
+	cl.workloads = append(cl.workloads, w)
+	a.byWorkload[w] = cl
+}
+
+// probe returns an endpoint standing for a pod with these labels in this namespace, which need
+// not exist. nsLabels are used when the namespace is not in the snapshot.
+func (a *Analysis) probe(ns string, nsLabels, podLabels map[string]string) Endpoint {
+	n := a.namespaces[ns]
+	if n == nil {
+		l := labels.Set{"kubernetes.io/metadata.name": ns}
+		for k, v := range nsLabels {
+			l[k] = v
+		}
+		n = &namespace{name: ns, labels: l}
+	}
+	cl := &class{id: len(a.classes), ns: n, labels: labels.Set(podLabels), synthetic: true}
+	a.classes = append(a.classes, cl)
+	a.indexClass(cl)
+	return Endpoint{cls: cl}
+}
+
+// indexClass finds the policies and rules that apply to a class.
+func (a *Analysis) indexClass(cl *class) {
+	for d := range 2 {
+		cr := &classRules{}
+		if !cl.hostNetwork {
+			for _, p := range a.admin {
+				if p.subject.matches(cl) {
+					cr.admin = append(cr.admin, p.rules[d]...)
+				}
+			}
+			for _, p := range a.policies {
+				if p.affects[d] && p.subject.matches(cl) {
+					cr.isolatedBy = append(cr.isolatedBy, p)
+					cr.np = append(cr.np, p.rules[d]...)
+				}
+			}
+			for _, p := range a.baseline {
+				if p.subject.matches(cl) {
+					cr.baseline = append(cr.baseline, p.rules[d]...)
+				}
+			}
+		}
+		for len(a.perClass[d]) <= cl.id {
+			a.perClass[d] = append(a.perClass[d], nil)
+		}
+		a.perClass[d][cl.id] = cr
+	}
+}
+
+// computeAtoms splits the address space at every CIDR boundary any policy names.
+func (a *Analysis) computeAtoms() {
+	type bound struct {
+		at    addr
+		start bool
+	}
+	cuts := map[addr]bool{allIPv4.from: true, allIPv6.from: true}
+	add := func(s IPSet) {
+		for _, r := range s {
+			cuts[r.from] = true
+			if !r.to.isMax() {
+				cuts[r.to.next()] = true
+			}
+		}
+	}
+	for _, p := range slices.Concat(a.admin, a.policies, a.baseline) {
+		for d := range 2 {
+			for _, r := range p.rules[d] {
+				for _, pe := range r.peers {
+					add(pe.ips)
+				}
+			}
+		}
+	}
+	starts := make([]addr, 0, len(cuts))
+	for c := range cuts {
+		starts = append(starts, c)
+	}
+	slices.SortFunc(starts, compareAddr)
+	a.atoms = make([]IPSet, len(starts))
+	for i, s := range starts {
+		var end addr
+		if i+1 < len(starts) && starts[i+1].v6 == s.v6 {
+			end = starts[i+1].prev()
+		} else if s.v6 {
+			end = allIPv6.to
+		} else {
+			end = allIPv4.to
+		}
+		a.atoms[i] = IPSet{{s, end}}
+	}
+}
+
+// Atoms returns the address ranges every policy treats alike, covering all addresses.
+func (a *Analysis) Atoms() []IPSet { return a.atoms }
+
+// noteUndefinedNamedPorts notes named ports that no pod the rule could apply to defines.
+func (a *Analysis) noteUndefinedNamedPorts() {
+	for _, p := range a.policies {
+		for d := range 2 {
+			for _, r := range p.rules[d] {
+				for _, pe := range r.ports {
+					if pe.name == "" {
+						continue
+					}
+					if !a.namedPortDefined(r, pe) {
+						a.Notes = append(a.Notes, fmt.Sprintf("%s %s.ports[%d]: no pod it can reach defines a %s port named %q, so the entry allows nothing",
+							p.ref, r.Path(), pe.index, pe.proto, pe.name))
+					}
+				}
+			}
+		}
+	}
+}
+
+// namedPortDefined reports whether any destination of the rule defines the named port.
+func (a *Analysis) namedPortDefined(r *Rule, pe *portEntry) bool {
+	for _, cl := range a.classes {
+		if cl.synthetic {
+			continue
+		}
+		var candidate bool
+		if r.dir == Ingress {
+			candidate = r.policy.subject.matches(cl)
+		} else {
+			candidate = r.allPeers || slices.ContainsFunc(r.peers, func(p *peer) bool { return p.matchesClass(cl) })
+		}
+		if candidate && !pe.conns(Endpoint{cls: cl}).IsEmpty() {
+			return true
+		}
+	}
+	return false
+}
+
+// WorkloadEndpoint returns the endpoint of a workload of the snapshot.
+func (a *Analysis) WorkloadEndpoint(w *inventory.Workload) Endpoint {
+	return Endpoint{Workload: w, cls: a.byWorkload[w]}
+}
+
+// Workloads returns every workload endpoint, in snapshot order.
+func (a *Analysis) Workloads() []Endpoint {
+	out := make([]Endpoint, 0, len(a.Snapshot.Workloads))
+	for _, w := range a.Snapshot.Workloads {
+		out = append(out, a.WorkloadEndpoint(w))
+	}
+	return out
+}
+
+// AddressEndpoint returns the endpoint for a set of addresses. The caller makes sure every
+// policy treats the addresses alike (one atom, or part of one); see SplitAddresses.
+func AddressEndpoint(ips IPSet) Endpoint { return Endpoint{IPs: ips} }
+
+// SplitAddresses cuts a set of addresses into the parts every policy treats alike.
+func (a *Analysis) SplitAddresses(ips IPSet) []IPSet {
+	var out []IPSet
+	for _, at := range a.atoms {
+		if x := at.Intersect(ips); len(x) > 0 {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// HostNetwork reports whether the endpoint's pods use the node's network, where NetworkPolicy
+// neither selects nor isolates them.
+func (e Endpoint) HostNetwork() bool { return e.cls != nil && e.cls.hostNetwork }
+
+// Isolated reports whether NetworkPolicies isolate the workload in a direction, and by which.
+func (a *Analysis) Isolated(e Endpoint, d Direction) []PolicyRef {
+	if e.cls == nil {
+		return nil
+	}
+	var out []PolicyRef
+	for _, p := range a.perClass[d][e.cls.id].isolatedBy {
+		out = append(out, p.ref)
+	}
+	return out
+}
+
+// AdminGoverned reports whether admin or baseline policies have rules for the workload in a
+// direction.
+func (a *Analysis) AdminGoverned(e Endpoint, d Direction) bool {
+	if e.cls == nil {
+		return false
+	}
+	cr := a.perClass[d][e.cls.id]
+	return len(cr.admin) > 0 || len(cr.baseline) > 0
+}
