@@ -66,7 +66,7 @@ func (a *Analysis) decide(d Direction, subject, other, dst Endpoint, trace bool)
 		}
 	}
 	remaining := AllConns()
-	var allowed ConnSet
+	var allowed, passed ConnSet
 	// Admin tier: first match wins.
 	for _, r := range cr.admin {
 		if remaining.IsEmpty() {
@@ -83,12 +83,16 @@ func (a *Analysis) decide(d Direction, subject, other, dst Endpoint, trace bool)
 		if decided.IsEmpty() {
 			continue
 		}
-		if r.Action == Allow {
+		switch r.Action {
+		case Allow:
 			allowed = allowed.Union(decided)
+		case Pass:
+			passed = passed.Union(decided)
 		}
 		remaining = remaining.Subtract(decided)
 	}
 	// Passed connections and those no admin rule matched go on alike.
+	remaining = remaining.Union(passed)
 	if len(cr.isolatedBy) > 0 {
 		var np ConnSet
 		for _, r := range cr.np {
