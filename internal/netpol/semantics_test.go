@@ -453,11 +453,11 @@ spec:
   ingress:
   - {action: Allow, from: [{namespaces: {matchLabels: {env: dev}}}]}
   - {action: Deny, from: [{namespaces: {}}]}`}, []expect{
-			{"prod/web", "prod/api", "all"},   // the NetworkPolicy decides for api
-			{"dev/web", "prod/api", "none"},   // not the baseline's allow
-			{"dev/web", "prod/web", "all"},    // web: not isolated, baseline allows dev
+			{"prod/web", "prod/api", "all"},    // the NetworkPolicy decides for api
+			{"dev/web", "prod/api", "none"},    // not the baseline's allow
+			{"dev/web", "prod/web", "all"},     // web: not isolated, baseline allows dev
 			{"other/tool", "prod/web", "none"}, // baseline denies
-			{"8.8.8.8", "prod/web", "all"},    // no baseline rule matches addresses
+			{"8.8.8.8", "prod/web", "all"},     // no baseline rule matches addresses
 		}},
 		{"networks covering every address match pods too", []string{`
 apiVersion: policy.networking.k8s.io/v1alpha1
@@ -511,7 +511,7 @@ spec:
   egress: [{to: [{podSelector: {}}]}]`
 	a := netpol.Analyze(load(t, append(append([]string(nil), base...), host, deny)...), netpol.Options{})
 	for _, e := range []expect{
-		{"prod/agent", "dev/web", "all"}, // not isolated
+		{"prod/agent", "dev/web", "all"},   // not isolated
 		{"prod/agent", "prod/api", "none"}, // a podSelector peer does not match a host-network pod
 		{"prod/web", "prod/api", "all"},
 	} {
