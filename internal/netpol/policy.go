@@ -646,9 +646,6 @@ func (c *compiler) adminRule(p *policy, dir Direction, index int, name, action s
 				c.refuse(p.ref, "%v", err)
 				return nil
 			}
-			if pr.Namespaces != nil && pr.Pods != nil {
-				set++
-			}
 			pe.hasPods, pe.pods, pe.desc = true, s, desc
 		}
 		if len(pr.Networks) > 0 {
@@ -714,6 +711,12 @@ func (c *compiler) adminRule(p *policy, dir Direction, index int, name, action s
 		}
 		if port.NamedPort != nil {
 			set++
+			if slices.ContainsFunc(peers, func(p anpv1alpha1.AdminNetworkPolicyEgressPeer) bool {
+				return len(p.Networks) > 0 || p.Nodes != nil || len(p.DomainNames) > 0
+			}) {
+				c.refuse(p.ref, "%s.namedPort: a rule with networks, nodes or domainNames peers cannot use named ports", pp)
+				return nil
+			}
 			if msgs := validation.IsValidPortName(*port.NamedPort); len(msgs) > 0 {
 				c.refuse(p.ref, "%s.namedPort: %q is not a valid port name", pp, *port.NamedPort)
 				return nil

@@ -1,0 +1,408 @@
+// Package estate generates Kubernetes estates for testing and benchmarking network policy
+// analysis: small random ones that exercise every corner of the API (for differential tests
+// against a brute-force evaluator) and large, realistic, deterministic ones (for benchmarks
+// against other analysers). Estates are typed objects, written as YAML on request.
+package estate
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+	"sigs.k8s.io/yaml"
+)
+
+// Estate is a set of objects.
+type Estate struct {
+	Objects []runtime.Object
+}
+
+// WriteYAML writes the estate as one multi-document YAML file per kind into dir.
+func (e *Estate) WriteYAML(dir string) error {
+	byKind := map[string]*bytes.Buffer{}
+	var order []string
+	for _, o := range e.Objects {
+		kind := o.GetObjectKind().GroupVersionKind().Kind
+		b := byKind[kind]
+		if b == nil {
+			b = &bytes.Buffer{}
+			byKind[kind] = b
+			order = append(order, kind)
+		}
+		data, err := yaml.Marshal(o)
+		if err != nil {
+			return fmt.Errorf("estate: %s: %w", kind, err)
+		}
+		b.WriteString("---\n")
+		b.Write(data)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, k := range order {
+		if err := os.WriteFile(filepath.Join(dir, k+".yaml"), byKind[k].Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func typeMeta(apiVersion, kind string) metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}
+}
+
+// Namespace returns a Namespace object.
+func Namespace(name string, lbls map[string]string) *corev1.Namespace {
+	l := map[string]string{"kubernetes.io/metadata.name": name}
+	for k, v := range lbls {
+		l[k] = v
+	}
+	return &corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l}}
+}
+
+// Deployment returns a Deployment whose pods carry lbls plus workload=<name> and the ports.
+func Deployment(ns, name string, replicas int32, lbls map[string]string, ports []corev1.ContainerPort) *appsv1.Deployment {
+	l := map[string]string{"workload": name}
+	for k, v := range lbls {
+		l[k] = v
+	}
+	return &appsv1.Deployment{
+		TypeMeta:   typeMeta("apps/v1", "Deployment"),
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"workload": name}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: l},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "app", Image: "registry.example/" + name + ":1", Ports: ports,
+				}}},
+			},
+		},
+	}
+}
+
+// Random is the shape of a random estate.
+type Random struct {
+	Namespaces, Workloads, Policies, AdminPolicies int
+	// Baseline adds a BaselineAdminNetworkPolicy.
+	Baseline bool
+}
+
+var (
+	nsKeys   = map[string][]string{"env": {"prod", "dev"}, "team": {"a", "b", "c"}}
+	podKeys  = map[string][]string{"app": {"web", "api", "db"}, "tier": {"front", "back"}, "role": {"x", "y"}}
+	portName = []string{"http", "metrics", "dns"}
+	portNums = []int32{53, 80, 443, 5432, 8080, 9090}
+	cidrs    = []string{"0.0.0.0/0", "10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "192.168.0.0/16", "172.16.0.0/12", "8.8.8.0/24", "::/0", "fd00::/8"}
+	excepts  = map[string][]string{"0.0.0.0/0": {"10.0.0.0/8", "192.168.0.0/16"}, "10.0.0.0/8": {"10.1.0.0/16", "10.9.0.0/16"}, "10.1.0.0/16": {"10.1.2.0/24"}, "fd00::/8": {"fd00:1::/32"}}
+)
+
+func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
+
+func randomLabels(r *rand.Rand, keys map[string][]string, p float64) map[string]string {
+	out := map[string]string{}
+	for _, k := range sortedKeys(keys) {
+		if r.Float64() < p {
+			out[k] = pick(r, keys[k])
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string][]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// randomSelector returns nil (absent), {} or a selector over keys, with matchExpressions at times.
+func randomSelector(r *rand.Rand, keys map[string][]string, allowNil bool) *metav1.LabelSelector {
+	switch n := r.IntN(10); {
+	case allowNil && n < 2:
+		return nil
+	case n < 4:
+		return &metav1.LabelSelector{}
+	case n < 7:
+		k := pick(r, sortedKeys(keys))
+		return &metav1.LabelSelector{MatchLabels: map[string]string{k: pick(r, keys[k])}}
+	default:
+		k := pick(r, sortedKeys(keys))
+		ops := []metav1.LabelSelectorOperator{metav1.LabelSelectorOpIn, metav1.LabelSelectorOpNotIn, metav1.LabelSelectorOpExists, metav1.LabelSelectorOpDoesNotExist}
+		op := pick(r, ops)
+		req := metav1.LabelSelectorRequirement{Key: k, Operator: op}
+		if op == metav1.LabelSelectorOpIn || op == metav1.LabelSelectorOpNotIn {
+			req.Values = []string{pick(r, keys[k])}
+			if r.IntN(2) == 0 {
+				req.Values = append(req.Values, pick(r, keys[k]))
+			}
+		}
+		return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{req}}
+	}
+}
+
+func protoPtr(p corev1.Protocol) *corev1.Protocol { return &p }
+
+func randomProtocol(r *rand.Rand) corev1.Protocol {
+	return pick(r, []corev1.Protocol{corev1.ProtocolTCP, corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP})
+}
+
+func randomPorts(r *rand.Rand) []networkingv1.NetworkPolicyPort {
+	if r.IntN(3) == 0 {
+		return nil
+	}
+	var out []networkingv1.NetworkPolicyPort
+	for range 1 + r.IntN(3) {
+		var p networkingv1.NetworkPolicyPort
+		if r.IntN(4) > 0 {
+			p.Protocol = protoPtr(randomProtocol(r))
+		}
+		switch r.IntN(5) {
+		case 0: // protocol only: every port of it
+		case 1:
+			v := intstr.FromString(pick(r, portName))
+			p.Port = &v
+		case 2:
+			v := intstr.FromInt32(pick(r, portNums))
+			p.Port = &v
+			end := v.IntVal + int32(r.IntN(2000))
+			p.EndPort = &end
+		default:
+			v := intstr.FromInt32(pick(r, portNums))
+			p.Port = &v
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func randomPeers(r *rand.Rand) []networkingv1.NetworkPolicyPeer {
+	if r.IntN(5) == 0 {
+		return nil
+	}
+	var out []networkingv1.NetworkPolicyPeer
+	for range 1 + r.IntN(2) {
+		var p networkingv1.NetworkPolicyPeer
+		switch r.IntN(4) {
+		case 0:
+			c := pick(r, cidrs)
+			p.IPBlock = &networkingv1.IPBlock{CIDR: c}
+			if ex := excepts[c]; len(ex) > 0 && r.IntN(2) == 0 {
+				p.IPBlock.Except = ex[:1+r.IntN(len(ex))]
+			}
+		case 1:
+			p.PodSelector = randomSelector(r, podKeys, false)
+		case 2:
+			p.NamespaceSelector = randomSelector(r, nsKeys, false)
+		default:
+			p.PodSelector = randomSelector(r, podKeys, false)
+			p.NamespaceSelector = randomSelector(r, nsKeys, false)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// NewRandom returns a random estate exercising every part of NetworkPolicy and the admin
+// policies: selectors of every kind, {} and absent, ipBlocks with exceptions, port ranges,
+// named ports resolving differently per workload, every policyTypes combination.
+func NewRandom(r *rand.Rand, size Random) *Estate {
+	e := &Estate{}
+	var nsNames []string
+	for i := range size.Namespaces {
+		name := fmt.Sprintf("ns%d", i)
+		nsNames = append(nsNames, name)
+		e.Objects = append(e.Objects, Namespace(name, randomLabels(r, nsKeys, 0.6)))
+	}
+	for i := range size.Workloads {
+		var ports []corev1.ContainerPort
+		for _, n := range portName {
+			if r.IntN(2) == 0 {
+				ports = append(ports, corev1.ContainerPort{Name: n, ContainerPort: pick(r, portNums), Protocol: randomProtocol(r)})
+			}
+		}
+		d := Deployment(pick(r, nsNames), fmt.Sprintf("w%d", i), 1, randomLabels(r, podKeys, 0.6), ports)
+		if r.IntN(12) == 0 {
+			d.Spec.Template.Spec.HostNetwork = true
+		}
+		e.Objects = append(e.Objects, d)
+	}
+	for i := range size.Policies {
+		np := &networkingv1.NetworkPolicy{
+			TypeMeta:   typeMeta("networking.k8s.io/v1", "NetworkPolicy"),
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("np%d", i), Namespace: pick(r, nsNames)},
+		}
+		if s := randomSelector(r, podKeys, false); s != nil {
+			np.Spec.PodSelector = *s
+		}
+		switch r.IntN(5) {
+		case 0:
+			np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+		case 1:
+			np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
+		case 2:
+			np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
+		}
+		for range r.IntN(3) {
+			np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{From: randomPeers(r), Ports: randomPorts(r)})
+		}
+		for range r.IntN(3) {
+			np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: randomPeers(r), Ports: randomPorts(r)})
+		}
+		e.Objects = append(e.Objects, np)
+	}
+	for i := range size.AdminPolicies {
+		anp := &anpv1alpha1.AdminNetworkPolicy{
+			TypeMeta:   typeMeta("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"),
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("anp%d", i)},
+			Spec:       anpv1alpha1.AdminNetworkPolicySpec{Priority: int32(r.IntN(50)), Subject: randomSubject(r)},
+		}
+		actions := []anpv1alpha1.AdminNetworkPolicyRuleAction{"Allow", "Deny", "Pass"}
+		for range r.IntN(3) {
+			anp.Spec.Ingress = append(anp.Spec.Ingress, anpv1alpha1.AdminNetworkPolicyIngressRule{
+				Action: pick(r, actions), From: randomAdminIngressPeers(r), Ports: randomAdminPorts(r)})
+		}
+		for range r.IntN(3) {
+			to := randomAdminEgressPeers(r)
+			anp.Spec.Egress = append(anp.Spec.Egress, anpv1alpha1.AdminNetworkPolicyEgressRule{
+				Action: pick(r, actions), To: to, Ports: withoutNamedIfNetworks(to, randomAdminPorts(r))})
+		}
+		e.Objects = append(e.Objects, anp)
+	}
+	if size.Baseline {
+		banp := &anpv1alpha1.BaselineAdminNetworkPolicy{
+			TypeMeta:   typeMeta("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"),
+			ObjectMeta: metav1.ObjectMeta{Name: "default"},
+			Spec:       anpv1alpha1.BaselineAdminNetworkPolicySpec{Subject: randomSubject(r)},
+		}
+		actions := []anpv1alpha1.BaselineAdminNetworkPolicyRuleAction{"Allow", "Deny"}
+		for range 1 + r.IntN(3) {
+			banp.Spec.Ingress = append(banp.Spec.Ingress, anpv1alpha1.BaselineAdminNetworkPolicyIngressRule{
+				Action: pick(r, actions), From: randomAdminIngressPeers(r), Ports: randomAdminPorts(r)})
+		}
+		for range r.IntN(3) {
+			var to []anpv1alpha1.BaselineAdminNetworkPolicyEgressPeer
+			for _, p := range randomAdminEgressPeers(r) {
+				to = append(to, anpv1alpha1.BaselineAdminNetworkPolicyEgressPeer{Namespaces: p.Namespaces, Pods: p.Pods, Networks: p.Networks})
+			}
+			var peers []anpv1alpha1.AdminNetworkPolicyEgressPeer
+			for _, p := range to {
+				peers = append(peers, anpv1alpha1.AdminNetworkPolicyEgressPeer{Networks: p.Networks})
+			}
+			banp.Spec.Egress = append(banp.Spec.Egress, anpv1alpha1.BaselineAdminNetworkPolicyEgressRule{
+				Action: pick(r, actions), To: to, Ports: withoutNamedIfNetworks(peers, randomAdminPorts(r))})
+		}
+		e.Objects = append(e.Objects, banp)
+	}
+	return e
+}
+
+func randomNamespacedPod(r *rand.Rand) *anpv1alpha1.NamespacedPod {
+	np := &anpv1alpha1.NamespacedPod{}
+	if s := randomSelector(r, nsKeys, false); s != nil {
+		np.NamespaceSelector = *s
+	}
+	if s := randomSelector(r, podKeys, false); s != nil {
+		np.PodSelector = *s
+	}
+	return np
+}
+
+func randomSubject(r *rand.Rand) anpv1alpha1.AdminNetworkPolicySubject {
+	if r.IntN(2) == 0 {
+		return anpv1alpha1.AdminNetworkPolicySubject{Namespaces: randomSelector(r, nsKeys, false)}
+	}
+	return anpv1alpha1.AdminNetworkPolicySubject{Pods: randomNamespacedPod(r)}
+}
+
+func randomAdminIngressPeers(r *rand.Rand) []anpv1alpha1.AdminNetworkPolicyIngressPeer {
+	var out []anpv1alpha1.AdminNetworkPolicyIngressPeer
+	for range 1 + r.IntN(2) {
+		if r.IntN(2) == 0 {
+			out = append(out, anpv1alpha1.AdminNetworkPolicyIngressPeer{Namespaces: randomSelector(r, nsKeys, false)})
+		} else {
+			out = append(out, anpv1alpha1.AdminNetworkPolicyIngressPeer{Pods: randomNamespacedPod(r)})
+		}
+	}
+	return out
+}
+
+func randomAdminEgressPeers(r *rand.Rand) []anpv1alpha1.AdminNetworkPolicyEgressPeer {
+	var out []anpv1alpha1.AdminNetworkPolicyEgressPeer
+	for range 1 + r.IntN(2) {
+		switch r.IntN(3) {
+		case 0:
+			out = append(out, anpv1alpha1.AdminNetworkPolicyEgressPeer{Namespaces: randomSelector(r, nsKeys, false)})
+		case 1:
+			out = append(out, anpv1alpha1.AdminNetworkPolicyEgressPeer{Pods: randomNamespacedPod(r)})
+		default:
+			var nets []anpv1alpha1.CIDR
+			for range 1 + r.IntN(2) {
+				nets = append(nets, anpv1alpha1.CIDR(pick(r, cidrs)))
+			}
+			out = append(out, anpv1alpha1.AdminNetworkPolicyEgressPeer{Networks: nets})
+		}
+	}
+	return out
+}
+
+func randomAdminPorts(r *rand.Rand) *[]anpv1alpha1.AdminNetworkPolicyPort {
+	if r.IntN(3) == 0 {
+		return nil
+	}
+	var out []anpv1alpha1.AdminNetworkPolicyPort
+	for range 1 + r.IntN(2) {
+		switch r.IntN(3) {
+		case 0:
+			out = append(out, anpv1alpha1.AdminNetworkPolicyPort{PortNumber: &anpv1alpha1.Port{Protocol: randomProtocol(r), Port: pick(r, portNums)}})
+		case 1:
+			from := pick(r, portNums)
+			out = append(out, anpv1alpha1.AdminNetworkPolicyPort{PortRange: &anpv1alpha1.PortRange{Protocol: randomProtocol(r), Start: from, End: from + 1 + int32(r.IntN(1000))}})
+		default:
+			n := pick(r, portName)
+			out = append(out, anpv1alpha1.AdminNetworkPolicyPort{NamedPort: &n})
+		}
+	}
+	return &out
+}
+
+// withoutNamedIfNetworks drops named ports from rules with networks peers, which the CRD's
+// validation refuses.
+func withoutNamedIfNetworks(peers []anpv1alpha1.AdminNetworkPolicyEgressPeer, ports *[]anpv1alpha1.AdminNetworkPolicyPort) *[]anpv1alpha1.AdminNetworkPolicyPort {
+	if ports == nil {
+		return nil
+	}
+	nets := false
+	for _, p := range peers {
+		nets = nets || len(p.Networks) > 0
+	}
+	if !nets {
+		return ports
+	}
+	var out []anpv1alpha1.AdminNetworkPolicyPort
+	for _, p := range *ports {
+		if p.NamedPort == nil {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return &out
+}
