@@ -247,6 +247,9 @@ func (s IPSet) String() string {
 }
 
 func (r IPRange) String() string {
+	if r.from == r.to {
+		return r.from.netip().String()
+	}
 	if p, ok := r.prefix(); ok {
 		return p.String()
 	}

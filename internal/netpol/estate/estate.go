@@ -10,12 +10,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	k8stypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 	"sigs.k8s.io/yaml"
@@ -406,3 +408,137 @@ func withoutNamedIfNetworks(peers []anpv1alpha1.AdminNetworkPolicyEgressPeer, po
 	}
 	return &out
 }
+
+// Bench is the shape of a benchmark estate.
+type Bench struct {
+	Namespaces, Workloads, Policies int
+	// Replicas is the number of pods per workload; when Pods is set they are written as Pod
+	// objects (owned through a ReplicaSet, as a live cluster has them).
+	Replicas int32
+	Pods     bool
+}
+
+// DefaultBench is the estate the benchmark names: 5,000 pods in 1,000 workloads
+// across 50 namespaces, with 1,000 policies.
+var DefaultBench = Bench{Namespaces: 50, Workloads: 1000, Policies: 1000, Replicas: 5, Pods: true}
+
+// NewBench returns a deterministic, realistic estate: every namespace denies by default and
+// allows DNS; the other policies let each workload accept traffic from a few named clients in
+// its own and other namespaces on named and numbered ports, and reach a few services and
+// outside ranges.
+func NewBench(b Bench) *Estate {
+	r := rand.New(rand.NewPCG(uint64(b.Namespaces), uint64(b.Workloads)))
+	e := &Estate{}
+	type wl struct {
+		ns, name, tier string
+	}
+	var nss []string
+	for i := range b.Namespaces {
+		name := fmt.Sprintf("ns-%02d", i)
+		nss = append(nss, name)
+		e.Objects = append(e.Objects, Namespace(name, map[string]string{
+			"team": fmt.Sprintf("team-%d", i%10), "env": []string{"prod", "staging"}[i%2]}))
+	}
+	tiers := []string{"front", "back", "data"}
+	var wls []wl
+	byNS := map[string][]wl{}
+	for i := range b.Workloads {
+		ns := nss[i%len(nss)]
+		w := wl{ns: ns, name: fmt.Sprintf("app-%04d", i), tier: tiers[i%3]}
+		wls = append(wls, w)
+		byNS[ns] = append(byNS[ns], w)
+		ports := []corev1.ContainerPort{
+			{Name: "http", ContainerPort: int32(8000 + i%7*10), Protocol: corev1.ProtocolTCP},
+			{Name: "metrics", ContainerPort: 9090, Protocol: corev1.ProtocolTCP},
+		}
+		if w.tier == "data" {
+			ports = append(ports, corev1.ContainerPort{Name: "db", ContainerPort: 5432, Protocol: corev1.ProtocolTCP})
+		}
+		d := Deployment(ns, w.name, b.Replicas, map[string]string{"app": w.name, "tier": w.tier, "component": fmt.Sprintf("c%d", i%5)}, ports)
+		e.Objects = append(e.Objects, d)
+		if b.Pods {
+			rsName := w.name + "-5d8f7c9b6"
+			ctrl := true
+			rs := &appsv1.ReplicaSet{
+				TypeMeta: typeMeta("apps/v1", "ReplicaSet"),
+				ObjectMeta: metav1.ObjectMeta{Name: rsName, Namespace: ns, Labels: d.Spec.Template.Labels,
+					OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: w.name, UID: uidFor(w.name), Controller: &ctrl}}},
+				Spec: appsv1.ReplicaSetSpec{Replicas: &b.Replicas, Selector: d.Spec.Selector, Template: d.Spec.Template},
+			}
+			e.Objects = append(e.Objects, rs)
+			for k := range b.Replicas {
+				pod := &corev1.Pod{
+					TypeMeta: typeMeta("v1", "Pod"),
+					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%05d", rsName, k), Namespace: ns, Labels: d.Spec.Template.Labels,
+						OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rsName, UID: uidFor(rsName), Controller: &ctrl}}},
+					Spec: d.Spec.Template.Spec,
+				}
+				e.Objects = append(e.Objects, pod)
+			}
+		}
+	}
+	np := func(ns, name string, sel metav1.LabelSelector, types []networkingv1.PolicyType) *networkingv1.NetworkPolicy {
+		return &networkingv1.NetworkPolicy{TypeMeta: typeMeta("networking.k8s.io/v1", "NetworkPolicy"),
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec:       networkingv1.NetworkPolicySpec{PodSelector: sel, PolicyTypes: types}}
+	}
+	both := []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
+	count := 0
+	for _, ns := range nss {
+		if count+2 > b.Policies {
+			break
+		}
+		e.Objects = append(e.Objects, np(ns, "default-deny", metav1.LabelSelector{}, both))
+		dns := np(ns, "allow-dns", metav1.LabelSelector{}, []networkingv1.PolicyType{networkingv1.PolicyTypeEgress})
+		p53 := intstr.FromInt32(53)
+		dns.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{{
+			To: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "kube-system"}},
+				PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"k8s-app": "kube-dns"}}}},
+			Ports: []networkingv1.NetworkPolicyPort{{Protocol: protoPtr(corev1.ProtocolUDP), Port: &p53}, {Protocol: protoPtr(corev1.ProtocolTCP), Port: &p53}},
+		}}
+		e.Objects = append(e.Objects, dns)
+		count += 2
+	}
+	http := intstr.FromString("http")
+	metrics := intstr.FromString("metrics")
+	for i := 0; count < b.Policies; i++ {
+		w := wls[i%len(wls)]
+		sel := metav1.LabelSelector{MatchLabels: map[string]string{"app": w.name}}
+		p := np(w.ns, fmt.Sprintf("%s-%d", w.name, i/len(wls)), sel, both)
+		// Ingress: a client in the same namespace, clients in another team's namespaces, and
+		// monitoring from anywhere on the metrics port.
+		peerNS := nss[r.IntN(len(nss))]
+		client := byNS[w.ns][r.IntN(len(byNS[w.ns]))]
+		p.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{
+			{From: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": client.name}}}},
+				Ports: []networkingv1.NetworkPolicyPort{{Port: &http}}},
+			{From: []networkingv1.NetworkPolicyPeer{{
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": fmt.Sprintf("team-%d", r.IntN(10))}},
+				PodSelector:       &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"front", "back"}}}},
+			}}, Ports: []networkingv1.NetworkPolicyPort{{Port: &http}}},
+			{From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": peerNS}}}},
+				Ports: []networkingv1.NetworkPolicyPort{{Port: &metrics}}},
+		}
+		// Egress: a service in another namespace, and an outside range.
+		target := wls[r.IntN(len(wls))]
+		from := intstr.FromInt32(8000)
+		end := int32(8080)
+		cidr := fmt.Sprintf("10.%d.0.0/16", r.IntN(32))
+		p.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{
+			{To: []networkingv1.NetworkPolicyPeer{{
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": target.ns}},
+				PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"app": target.name}},
+			}}, Ports: []networkingv1.NetworkPolicyPort{{Port: &from, EndPort: &end}}},
+			{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: cidr, Except: []string{strings.Replace(cidr, ".0.0/16", ".1.0/24", 1)}}}},
+				Ports: []networkingv1.NetworkPolicyPort{{Port: ptrInt(443)}}},
+		}
+		e.Objects = append(e.Objects, p)
+		count++
+	}
+	return e
+}
+
+func ptrInt(v int32) *intstr.IntOrString { x := intstr.FromInt32(v); return &x }
+
+// uidFor derives a stable UID from a name.
+func uidFor(name string) k8stypes.UID { return k8stypes.UID("uid-" + name) }

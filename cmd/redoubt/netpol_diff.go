@@ -1,0 +1,60 @@
+package main
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"redoubt.dev/redoubt/internal/inventory/manifest"
+	"redoubt.dev/redoubt/internal/netpol"
+)
+
+func newNetpolDiffCmd() *cobra.Command {
+	f := &netpolFlags{}
+	var format string
+	cmd := &cobra.Command{
+		Use:   "diff OLD NEW",
+		Short: "Show the connections a policy change adds and removes",
+		Long: `Compare the connectivity of two sets of manifests (files or directories, as
+for list): every connection NEW allows that OLD does not ("+") and every one OLD
+allows that NEW does not ("-"). Workloads are matched by namespace, kind and
+name.`,
+		Example: `  redoubt netpol diff main/k8s pr/k8s
+  git worktree add /tmp/base origin/main && redoubt netpol diff /tmp/base/k8s k8s --format json`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "txt" && format != "json" {
+				return usageError("--format %q: want txt or json", format)
+			}
+			opts, err := f.options()
+			if err != nil {
+				return err
+			}
+			var as [2]*netpol.Analysis
+			for i, p := range args {
+				snap, err := manifest.Load(cmd.Context(), []string{p}, manifest.Options{Namespace: f.source.namespace, ValuesFiles: f.source.values, ReleaseName: f.source.releaseName})
+				if err != nil {
+					return err
+				}
+				as[i] = netpol.Analyze(snap, opts)
+			}
+			changes := netpol.Diff(as[0], as[1])
+			err = writeOutput(cmd, f.output, func(w io.Writer) error {
+				if format == "json" {
+					return netpol.WriteChangesJSON(w, changes)
+				}
+				return netpol.WriteChanges(w, changes)
+			})
+			if err != nil {
+				return err
+			}
+			return finish(cmd, append(analysisProblems(as[0]), analysisProblems(as[1])...), append(as[0].Notes, as[1].Notes...))
+		},
+	}
+	f.register(cmd, false)
+	cmd.Flags().StringVarP(&f.source.namespace, "namespace", "n", "", "namespace of objects that name none (default \"default\")")
+	cmd.Flags().StringArrayVarP(&f.source.values, "values", "f", nil, "Helm values file applied over every chart's defaults (repeatable)")
+	cmd.Flags().StringVar(&f.source.releaseName, "release-name", "release", "Helm release name charts are rendered with")
+	cmd.Flags().StringVar(&format, "format", "txt", "output format: txt or json")
+	return cmd
+}
