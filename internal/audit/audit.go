@@ -13,6 +13,7 @@ import (
 	"redoubt.dev/redoubt/internal/config"
 	"redoubt.dev/redoubt/internal/finding"
 	"redoubt.dev/redoubt/internal/inventory"
+	"redoubt.dev/redoubt/internal/netpol/netcheck"
 )
 
 // Options control a run.
@@ -50,6 +51,9 @@ var analyzers = []analyzer{
 			c.PSSVersion = checks.PSSVersionFor(s.Source.ServerVersion)
 		}
 		return checks.Run(c), nil
+	}},
+	{"network", func(_ context.Context, s *inventory.Snapshot, o *Options) ([]finding.Finding, error) {
+		return netcheck.Run(s, o.Config), nil
 	}},
 }
 

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -40,6 +42,26 @@ type Config struct {
 	BreakGlassGroups []string
 	// MaxDatabaseAge is how old the vulnerability database may be before scans warn.
 	MaxDatabaseAge time.Duration
+	// Network holds the settings of the network policy checks.
+	Network Network
+}
+
+// Network holds the settings of the network policy checks (network: in .redoubt.yaml).
+type Network struct {
+	// Sensitive selects the workloads that must not be reachable from other namespaces,
+	// besides those annotated redoubt.dev/sensitive: "true" and well-known datastores.
+	Sensitive []SensitiveSelector
+	// PodCIDRs are the cluster's pod address ranges, when the snapshot's nodes do not say.
+	PodCIDRs []netip.Prefix
+}
+
+// SensitiveSelector selects workloads: glob patterns on namespace, kind and name (empty
+// matches anything) and pod labels that must all be present.
+type SensitiveSelector struct {
+	Namespace string            `yaml:"namespace"`
+	Kind      string            `yaml:"kind"`
+	Name      string            `yaml:"name"`
+	Labels    map[string]string `yaml:"labels"`
 }
 
 // file is the on-disk shape of .redoubt.yaml.
@@ -57,6 +79,10 @@ type file struct {
 	Database struct {
 		MaxAge string `yaml:"maxAge"`
 	} `yaml:"database"`
+	Network struct {
+		Sensitive []SensitiveSelector `yaml:"sensitive"`
+		PodCIDRs  []string            `yaml:"podCIDRs"`
+	} `yaml:"network"`
 }
 
 type exception struct {
@@ -165,10 +191,48 @@ func Parse(name string, data []byte) (*Config, error) {
 		}
 		cfg.MaxDatabaseAge = d
 	}
+	cfg.Network.Sensitive = f.Network.Sensitive
+	for i, sel := range f.Network.Sensitive {
+		for _, pat := range []string{sel.Namespace, sel.Kind, sel.Name} {
+			if _, err := path.Match(pat, ""); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: network.sensitive[%d]: pattern %q: %v", name, i, pat, err))
+			}
+		}
+		if sel.Namespace == "" && sel.Kind == "" && sel.Name == "" && len(sel.Labels) == 0 {
+			problems = append(problems, fmt.Sprintf("%s: network.sensitive[%d]: selects every workload; name a namespace, kind, name or labels", name, i))
+		}
+	}
+	for i, c := range f.Network.PodCIDRs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: network.podCIDRs[%d]: %q is not a CIDR", name, i, c))
+			continue
+		}
+		cfg.Network.PodCIDRs = append(cfg.Network.PodCIDRs, p.Masked())
+	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "\n"))
 	}
 	return cfg, nil
+}
+
+// Matches reports whether the selector selects a workload with this namespace, kind, name and
+// pod labels.
+func (s SensitiveSelector) Matches(namespace, kind, name string, podLabels map[string]string) bool {
+	for _, pm := range [][2]string{{s.Namespace, namespace}, {s.Kind, kind}, {s.Name, name}} {
+		if pm[0] == "" {
+			continue
+		}
+		if ok, err := path.Match(pm[0], pm[1]); err != nil || !ok {
+			return false
+		}
+	}
+	for k, v := range s.Labels {
+		if podLabels[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeStrict decodes a node, refusing unknown fields so a misspelt key is not silently ignored.

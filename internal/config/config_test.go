@@ -98,3 +98,33 @@ func TestEmptyFileAndFind(t *testing.T) {
 		t.Errorf("missing file error %v does not name the file", err)
 	}
 }
+
+func TestParseNetwork(t *testing.T) {
+	cfg, err := Parse("p.yaml", []byte(`network:
+  sensitive:
+    - namespace: shop-data
+    - labels: {data: pii}
+  podCIDRs: [10.244.0.0/16]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Network.Sensitive) != 2 || cfg.Network.PodCIDRs[0].String() != "10.244.0.0/16" {
+		t.Fatalf("network settings not read: %+v", cfg.Network)
+	}
+	if !cfg.Network.Sensitive[0].Matches("shop-data", "StatefulSet", "db", nil) || cfg.Network.Sensitive[0].Matches("shop-web", "Deployment", "web", nil) {
+		t.Error("namespace selector matches the wrong workloads")
+	}
+	if !cfg.Network.Sensitive[1].Matches("x", "Deployment", "y", map[string]string{"data": "pii", "app": "y"}) || cfg.Network.Sensitive[1].Matches("x", "Deployment", "y", nil) {
+		t.Error("label selector matches the wrong workloads")
+	}
+	for body, want := range map[string]string{
+		"network:\n  podCIDRs: [10.0.0.0/33]\n":  `network.podCIDRs[0]: "10.0.0.0/33" is not a CIDR`,
+		"network:\n  sensitive:\n    - {}\n":     "network.sensitive[0]: selects every workload",
+		"network:\n  sensitive:\n    - name: \"[\"\n": `network.sensitive[0]: pattern "["`,
+	} {
+		if _, err := Parse("p.yaml", []byte(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", body, err, want)
+		}
+	}
+}

@@ -95,6 +95,8 @@ type Analysis struct {
 	Snapshot *inventory.Snapshot
 	// Problems are policies the API server would refuse; they are left out of the analysis.
 	Problems []inventory.Problem
+	// Refused names the same policies, with the reason.
+	Refused []Refused
 	// Notes say what the analysis could not model: CNI-specific policies, admin policy peers
 	// it cannot resolve, named ports no pod defines, equal admin priorities.
 	Notes []string
@@ -113,6 +115,8 @@ type Analysis struct {
 	atoms []IPSet
 	// cniGoverned marks namespaces whose pods CNI-specific policies may select ("*" for all).
 	cniGoverned map[string][]string
+	// anyNS is the probe standing for a pod in a namespace the snapshot does not know.
+	anyNS *Endpoint
 }
 
 // classRules is what applies to one class in one direction.
@@ -170,6 +174,7 @@ func Analyze(s *inventory.Snapshot, opts Options) *Analysis {
 		}
 	}
 	a.Problems = c.problems
+	a.Refused = c.refused
 	a.Notes = c.notes
 	for _, o := range s.Others {
 		if !isCNIPolicy(o) {
@@ -356,20 +361,9 @@ func (a *Analysis) Atoms() []IPSet { return a.atoms }
 
 // noteUndefinedNamedPorts notes named ports that no pod the rule could apply to defines.
 func (a *Analysis) noteUndefinedNamedPorts() {
-	for _, p := range a.policies {
-		for d := range 2 {
-			for _, r := range p.rules[d] {
-				for _, pe := range r.ports {
-					if pe.name == "" {
-						continue
-					}
-					if !a.namedPortDefined(r, pe) {
-						a.Notes = append(a.Notes, fmt.Sprintf("%s %s.ports[%d]: no pod it can reach defines a %s port named %q, so the entry allows nothing",
-							p.ref, r.Path(), pe.index, pe.proto, pe.name))
-					}
-				}
-			}
-		}
+	for _, u := range a.UndefinedNamedPorts() {
+		a.Notes = append(a.Notes, fmt.Sprintf("%s %s.ports[%d]: no pod it can reach defines a %s port named %q, so the entry allows nothing",
+			u.Rule.policy.ref, u.Rule.Path(), u.Index, u.Proto, u.Name))
 	}
 }
 

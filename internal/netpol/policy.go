@@ -294,15 +294,23 @@ func (r *Rule) matchPeers(e Endpoint) bool {
 	return false
 }
 
+// Refused is a policy the API server would not accept, and why.
+type Refused struct {
+	Ref    PolicyRef
+	Reason string
+}
+
 // compiler turns policy objects into compiled policies, recording why it refuses one.
 type compiler struct {
 	problems []inventory.Problem
+	refused  []Refused
 	notes    []string
 	// podAddrs are the addresses pods have, when known (for admin policy networks peers).
 	podAddrs IPSet
 }
 
 func (c *compiler) refuse(ref PolicyRef, format string, args ...any) {
+	c.refused = append(c.refused, Refused{Ref: ref, Reason: fmt.Sprintf(format, args...)})
 	c.problems = append(c.problems, inventory.Problem{
 		File: ref.Origin.File, Line: ref.Origin.Line,
 		Object:  fmt.Sprintf("%s %s", ref.Kind, strings.TrimPrefix(ref.Key(), ref.Kind+"/")),
