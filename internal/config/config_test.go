@@ -119,8 +119,8 @@ func TestParseNetwork(t *testing.T) {
 		t.Error("label selector matches the wrong workloads")
 	}
 	for body, want := range map[string]string{
-		"network:\n  podCIDRs: [10.0.0.0/33]\n":  `network.podCIDRs[0]: "10.0.0.0/33" is not a CIDR`,
-		"network:\n  sensitive:\n    - {}\n":     "network.sensitive[0]: selects every workload",
+		"network:\n  podCIDRs: [10.0.0.0/33]\n":       `network.podCIDRs[0]: "10.0.0.0/33" is not a CIDR`,
+		"network:\n  sensitive:\n    - {}\n":          "network.sensitive[0]: selects every workload",
 		"network:\n  sensitive:\n    - name: \"[\"\n": `network.sensitive[0]: pattern "["`,
 	} {
 		if _, err := Parse("p.yaml", []byte(body)); err == nil || !strings.Contains(err.Error(), want) {

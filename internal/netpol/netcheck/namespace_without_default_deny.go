@@ -122,4 +122,6 @@ func baselineDenies(b *inventory.BaselineAdminNetworkPolicy, ns *inventory.Names
 	return false
 }
 
-func isEmpty(s *metav1.LabelSelector) bool { return len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0 }
+func isEmpty(s *metav1.LabelSelector) bool {
+	return len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0
+}

@@ -25,4 +25,3 @@ func notIsolated(d netpol.Direction, what string) func(*Context, *emitter) {
 		}
 	}
 }
-
