@@ -356,3 +356,6 @@ func ParsePortProto(s string) (PortProto, error) {
 	pp.Port = int32(n)
 	return pp, nil
 }
+
+// OtherConns is the set of protocols without ports (ICMP, ...), which only port-less rules allow.
+func OtherConns() ConnSet { return ConnSet{Other: true} }

@@ -225,3 +225,31 @@ func (a *Analysis) ExplainAll(src, dst Endpoint) []Explanation {
 	}
 	return out
 }
+
+// DenyReason says why the verdict does not allow all of want, naming the deciding rule or the
+// isolating policies; "" when it allows all of it.
+func (v Verdict) DenyReason(want ConnSet) string {
+	if v.Allowed.ContainsAll(want) {
+		return ""
+	}
+	for _, s := range v.Steps {
+		if s.Rule.Action == Deny && !s.Decided.Intersect(want).IsEmpty() {
+			return "denied by " + s.Rule.String()
+		}
+	}
+	if len(v.IsolatedBy) > 0 {
+		refs := make([]string, len(v.IsolatedBy))
+		for i, r := range v.IsolatedBy {
+			refs[i] = r.String()
+		}
+		passed := ""
+		for _, s := range v.Steps {
+			if s.Rule.Action == Pass && !s.Decided.Intersect(want).IsEmpty() {
+				passed = "passed on by " + s.Rule.String() + ", then "
+				break
+			}
+		}
+		return passed + "isolated by " + strings.Join(refs, ", ") + ", and no rule allows it"
+	}
+	return "denied"
+}

@@ -11,9 +11,9 @@ import (
 	"redoubt.dev/redoubt/internal/inventory"
 )
 
-// ProbeNamespace names the namespace the "any namespace" probe stands in: one that does not
+// AnyNamespaceProbe names the namespace the "any namespace" probe stands in: one that does not
 // exist in the snapshot, carrying only its name label.
-const ProbeNamespace = "redoubt-probe-any-namespace"
+const AnyNamespaceProbe = "redoubt-probe-any-namespace"
 
 // IngressController says where Ingress traffic comes from: the ingress controller's namespace
 // and pod labels. When the snapshot holds workloads matching it, they are used; otherwise a
@@ -67,7 +67,7 @@ type Exposure struct {
 // Exposures computes, for every workload, what can reach it from other namespaces, from any
 // address, and from outside the cluster through Services and Ingresses.
 func (a *Analysis) Exposures(ic IngressController) []Exposure {
-	anyNS := a.probe(ProbeNamespace, nil, nil)
+	anyNS := a.probe(AnyNamespaceProbe, nil, nil)
 	controllers := a.ingressControllers(ic)
 	var out []Exposure
 	for _, w := range a.Snapshot.Workloads {
@@ -101,7 +101,7 @@ func (a *Analysis) ingressControllers(ic IngressController) []Endpoint {
 
 // Exposure computes what can reach one workload.
 func (a *Analysis) Exposure(w *inventory.Workload, ic IngressController) Exposure {
-	return a.exposure(w, a.probe(ProbeNamespace, nil, nil), a.ingressControllers(ic))
+	return a.exposure(w, a.probe(AnyNamespaceProbe, nil, nil), a.ingressControllers(ic))
 }
 
 func (a *Analysis) exposure(w *inventory.Workload, anyNS Endpoint, controllers []Endpoint) Exposure {

@@ -143,7 +143,7 @@ func (a *Analysis) ReachableFromOtherNamespaces(w *inventory.Workload) (peers []
 		}
 	}
 	if a.anyNS == nil {
-		e := a.probe(ProbeNamespace, nil, nil)
+		e := a.probe(AnyNamespaceProbe, nil, nil)
 		a.anyNS = &e
 	}
 	return peers, a.Allowed(*a.anyNS, dst)

@@ -73,7 +73,7 @@ func (e Endpoint) String() string {
 	case e.Workload != nil:
 		return WorkloadName(e.Workload)
 	case e.cls != nil:
-		return e.cls.ns.name + "/*[probe]"
+		return e.cls.ns.name + "/[" + e.cls.labels.String() + "]"
 	}
 	return e.IPs.String()
 }
@@ -117,6 +117,40 @@ type Analysis struct {
 	cniGoverned map[string][]string
 	// anyNS is the probe standing for a pod in a namespace the snapshot does not know.
 	anyNS *Endpoint
+	// probes caches Probe's endpoints.
+	probes map[string]Endpoint
+}
+
+// Probe returns an endpoint standing for pods with these labels in this namespace that the
+// snapshot does not hold (a DNS server or ingress controller outside the scanned manifests,
+// seen in flow metadata). A namespace the snapshot does not know carries only its name label.
+func (a *Analysis) Probe(namespace string, podLabels map[string]string) Endpoint {
+	key := namespace + "/" + labels.Set(podLabels).String()
+	if e, ok := a.probes[key]; ok {
+		return e
+	}
+	if a.probes == nil {
+		a.probes = map[string]Endpoint{}
+	}
+	e := a.probe(namespace, nil, podLabels)
+	a.probes[key] = e
+	return e
+}
+
+// ProbeNamespace and ProbeLabels describe a probe endpoint.
+func (e Endpoint) ProbeNamespace() string {
+	if e.cls == nil || !e.cls.synthetic {
+		return ""
+	}
+	return e.cls.ns.name
+}
+
+// ProbeLabels are a probe endpoint's pod labels.
+func (e Endpoint) ProbeLabels() map[string]string {
+	if e.cls == nil || !e.cls.synthetic {
+		return nil
+	}
+	return e.cls.labels
 }
 
 // classRules is what applies to one class in one direction.
