@@ -24,7 +24,7 @@ type Group struct {
 	// Example is the file:line of the first flow.
 	Example string
 	// Why says which side denies it and by what (unexpected flows only).
-	Why string
+	Why  string
 	want netpol.ConnSet
 }
 
