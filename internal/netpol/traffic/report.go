@@ -115,7 +115,7 @@ func Compare(a *netpol.Analysis, results []*flow.Result, files []string) *Report
 				}
 			}
 			for _, t := range mf.Targets {
-				key := endpointKey(a, mf.Src) + " " + endpointKey(a, t.Dst) + " " + t.Port
+				key := endpointKey(a, mf.Src) + " " + endpointKey(a, t.Dst) + " " + t.Port + " " + t.Via
 				g := groups[key]
 				if g == nil {
 					g = &Group{Src: mf.Src, Dst: t.Dst, Port: t.Port, Via: t.Via, Verdicts: map[string]int{}, Example: f.Origin, want: t.Want}
@@ -259,6 +259,6 @@ func firstAddr(s netpol.IPSet) netip.Addr {
 
 func sortGroups(gs []*Group) {
 	slices.SortFunc(gs, func(x, y *Group) int {
-		return cmp.Or(cmp.Compare(x.Src.String(), y.Src.String()), cmp.Compare(x.Dst.String(), y.Dst.String()), cmp.Compare(x.Port, y.Port))
+		return cmp.Or(cmp.Compare(x.Src.String(), y.Src.String()), cmp.Compare(x.Dst.String(), y.Dst.String()), cmp.Compare(x.Port, y.Port), cmp.Compare(x.Via, y.Via))
 	})
 }
