@@ -26,7 +26,7 @@ pods. ipBlock peers are taken to name addresses outside the cluster's pods.
 CNI-specific policies (CiliumNetworkPolicy, Calico NetworkPolicy) are recognised
 but not analysed; every command says so when they are present.`,
 	}
-	cmd.AddCommand(newNetpolListCmd(), newNetpolExplainCmd(), newNetpolExposureCmd(), newNetpolDiffCmd(), newNetpolTrafficCmd())
+	cmd.AddCommand(newNetpolListCmd(), newNetpolExplainCmd(), newNetpolExposureCmd(), newNetpolDiffCmd(), newNetpolTrafficCmd(), newNetpolGenerateCmd())
 	return cmd
 }
 

@@ -119,6 +119,26 @@ type Analysis struct {
 	anyNS *Endpoint
 	// probes caches Probe's endpoints.
 	probes map[string]Endpoint
+	opts   Options
+}
+
+// WithNetworkPolicies analyses the same snapshot with its NetworkPolicies replaced by nps
+// (admin and baseline policies stay), to judge a proposed set of policies.
+func (a *Analysis) WithNetworkPolicies(nps []*inventory.NetworkPolicy) *Analysis {
+	s := *a.Snapshot
+	s.NetworkPolicies = nps
+	return Analyze(&s, a.opts)
+}
+
+// Translate returns the endpoint of another analysis of the same snapshot that stands for e.
+func (a *Analysis) Translate(e Endpoint) Endpoint {
+	switch {
+	case e.Workload != nil:
+		return a.WorkloadEndpoint(e.Workload)
+	case e.cls != nil:
+		return a.Probe(e.cls.ns.name, e.cls.labels)
+	}
+	return e
 }
 
 // Probe returns an endpoint standing for pods with these labels in this namespace that the
@@ -164,7 +184,7 @@ type classRules struct {
 // Analyze compiles a snapshot's policies and workloads. It never fails: policies the API
 // server would refuse are reported in Problems and left out.
 func Analyze(s *inventory.Snapshot, opts Options) *Analysis {
-	a := &Analysis{Snapshot: s, namespaces: map[string]*namespace{}, byKey: map[string]*class{},
+	a := &Analysis{Snapshot: s, opts: opts, namespaces: map[string]*namespace{}, byKey: map[string]*class{},
 		byWorkload: map[*inventory.Workload]*class{}, cniGoverned: map[string][]string{}}
 	for _, n := range s.Namespaces {
 		a.namespaces[n.Name] = &namespace{name: n.Name, labels: labels.Set(n.Labels)}
