@@ -160,4 +160,3 @@ func TestRunIsDeterministic(t *testing.T) {
 		}
 	}
 }
-

@@ -107,12 +107,16 @@ ephemeralContainers:
 			pod("sa-off-pod-on", "serviceAccountName: quiet\nautomountServiceAccountToken: true\ncontainers: [{name: c, image: x}]"),
 			"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: quiet, namespace: ns}\nautomountServiceAccountToken: false",
 			"apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb, namespace: ns}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}\nsubjects: [{kind: ServiceAccount, name: reader}]",
-		}, nil, []string{`ns/Pod/default-sa: pods mount a token for service account "default", which no RoleBinding or ClusterRoleBinding in these manifests grants anything`,
-			`ns/Pod/sa-off-pod-on: pods mount a token for service account "quiet", which no RoleBinding or ClusterRoleBinding in these manifests grants anything`}},
-		{"automount-service-account-token", "bound through the service-account groups", []string{
+		}, nil, []string{`ns/Pod/default-sa: pods mount a token for service account "default", which no RoleBinding or ClusterRoleBinding grants anything`,
+			`ns/Pod/sa-off-pod-on: pods mount a token for service account "quiet", which no RoleBinding or ClusterRoleBinding grants anything`}},
+		{"automount-service-account-token", "bound through the namespace's service-account group", []string{
 			pod("p", "containers: [{name: c, image: x}]"),
 			"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: all}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects: [{kind: Group, name: \"system:serviceaccounts:ns\", apiGroup: rbac.authorization.k8s.io}]",
 		}, nil, nil},
+		{"automount-service-account-token", "a binding for every account says nothing about this one", []string{
+			pod("p", "containers: [{name: c, image: x}]"),
+			"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: discovery}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:service-account-issuer-discovery}\nsubjects: [{kind: Group, name: \"system:serviceaccounts\", apiGroup: rbac.authorization.k8s.io}]",
+		}, nil, []string{`ns/Pod/p: pods mount a token for service account "default", which no RoleBinding or ClusterRoleBinding grants anything`}},
 		{"default-service-account", "default account with a token", []string{
 			pod("a", "containers: [{name: c, image: x}]"),
 			pod("b", "automountServiceAccountToken: false\ncontainers: [{name: c, image: x}]"),
@@ -121,7 +125,7 @@ ephemeralContainers:
 		{"default-namespace", "namespace default", []string{
 			"apiVersion: v1\nkind: Pod\nmetadata: {name: d}\nspec: {containers: [{name: c, image: x}]}",
 			pod("elsewhere", "containers: [{name: c, image: x}]"),
-		}, nil, []string{`default/Pod/d: workload is in the default namespace (or names none, and lands there unless applied with -n)`}},
+		}, nil, []string{`default/Pod/d: workload is in the default namespace`}},
 		{"exposed-workload", "load balancer, node port, ingress; not cluster IP", []string{
 			deploymentOf("web", "containers: [{name: c, image: x}]"),
 			"apiVersion: v1\nkind: Service\nmetadata: {name: lb, namespace: ns}\nspec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}",
