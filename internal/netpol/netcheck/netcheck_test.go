@@ -121,7 +121,7 @@ spec:
     - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress}}
     - podSelector: {matchLabels: {app: apii}}
     - podSelector: {matchLabels: {app: api}}`)}, "",
-			[]string{`shop/NetworkPolicy/web: spec.ingress[0].from[0] namespaceSelector {kubernetes.io/metadata.name=ingress}: matches no namespace`,
+			[]string{`shop/NetworkPolicy/web: spec.ingress[0].from[0] namespaceSelector {kubernetes.io/metadata.name=ingress}: matches no workload`,
 				`shop/NetworkPolicy/web: spec.ingress[0].from[1] podSelector {app=apii}: matches no workload`}},
 		{"network-policy-named-port-undefined", "a name the pods do not use",
 			[]string{app, policy("shop", "web", "  podSelector: {matchLabels: {app: web}}\n  ingress: [{ports: [{port: https}, {port: http}]}]")}, "",

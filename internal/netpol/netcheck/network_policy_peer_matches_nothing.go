@@ -1,8 +1,6 @@
 package netcheck
 
 import (
-	"fmt"
-
 	"redoubt.dev/redoubt/internal/finding"
 )
 
@@ -28,14 +26,14 @@ var _ = register(finding.Rule{
 					if !m.Pods || len(m.Workloads) > 0 {
 						continue
 					}
-					why := "matches no workload"
-					if m.HasNamespaceSelector && len(m.Namespaces) == 0 {
-						why = "matches no namespace"
-					} else if m.HasNamespaceSelector {
-						why = fmt.Sprintf("matches namespace(s) %s but no workload in them", names(m.Namespaces, 5))
-					}
-					f := e.policy(p.Ref, "%s.%s: %s", r.Path(), r.PeerString(r.PeerIndexAt(i)), why)
+					// Whether the namespace exists goes to the evidence, not the message: a
+					// cluster has namespaces (kube-system) its manifests do not declare, and
+					// the finding must read the same from both.
+					f := e.policy(p.Ref, "%s.%s: matches no workload", r.Path(), r.PeerString(r.PeerIndexAt(i)))
 					f.Evidence = map[string]any{"rule": r.Path(), "peer": m.Desc}
+					if m.HasNamespaceSelector {
+						f.Evidence["namespaces"] = m.Namespaces
+					}
 				}
 			}
 		}
