@@ -96,6 +96,8 @@ func Deployment(ns, name string, replicas int32, lbls map[string]string, ports [
 // Random is the shape of a random estate.
 type Random struct {
 	Namespaces, Workloads, Policies, AdminPolicies int
+	// NamespacePrefix prefixes namespace names ("ns" when empty).
+	NamespacePrefix string
 	// Baseline adds a BaselineAdminNetworkPolicy.
 	Baseline bool
 }
@@ -227,8 +229,12 @@ func randomPeers(r *rand.Rand) []networkingv1.NetworkPolicyPeer {
 func NewRandom(r *rand.Rand, size Random) *Estate {
 	e := &Estate{}
 	var nsNames []string
+	prefix := size.NamespacePrefix
+	if prefix == "" {
+		prefix = "ns"
+	}
 	for i := range size.Namespaces {
-		name := fmt.Sprintf("ns%d", i)
+		name := fmt.Sprintf("%s%d", prefix, i)
 		nsNames = append(nsNames, name)
 		e.Objects = append(e.Objects, Namespace(name, randomLabels(r, nsKeys, 0.6)))
 	}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	"redoubt.dev/redoubt/internal/netpol"
+	"redoubt.dev/redoubt/internal/netpol/estate"
+	"redoubt.dev/redoubt/internal/testenv"
+)
+
+// listJSON runs netpol list and returns its connections as sorted JSON lines, keeping those
+// whose workload ends are in namespaces with the prefix.
+func listJSON(t *testing.T, prefix string, args ...string) []string {
+	t.Helper()
+	code, out, errOut := redoubt(t, "", append([]string{"netpol", "list", "--format", "json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("netpol list %v: exit %d\n%s", args, code, errOut)
+	}
+	var doc struct {
+		Connections []netpol.ConnectionJSON `json:"connections"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, c := range doc.Connections {
+		keep := func(e netpol.EndpointJSON) bool { return e.IP != "" || strings.HasPrefix(e.Namespace, prefix) }
+		if !keep(c.Src) || !keep(c.Dst) {
+			continue
+		}
+		b, _ := json.Marshal(c)
+		lines = append(lines, string(b))
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+// Random policies created in a real control plane and read back live give the same
+// connectivity as the manifests they came from: the API server's defaulting (policyTypes,
+// protocols), the controller manager's ReplicaSets and Pods and the namespace labels it adds
+// must not change an answer. Then live pods get addresses, and flows naming only addresses
+// map to the right workloads, through a Service's cluster IP too.
+func TestLiveNetpolMatchesManifests(t *testing.T) {
+	c := testenv.Shared(t)
+	const prefix = "np-e2e-"
+	r := rand.New(rand.NewPCG(7, 11))
+	e := estate.NewRandom(r, estate.Random{Namespaces: 3, Workloads: 8, Policies: 10, NamespacePrefix: prefix})
+	dir := t.TempDir()
+	if err := e.WriteYAML(dir); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	applyFiles(t, c, files)
+	cs := kubernetes.NewForConfigOrDie(c.Admin)
+	ctx := context.Background()
+	err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		n := 0
+		for i := range 3 {
+			pods, err := cs.CoreV1().Pods(prefix + string(rune('0'+i))).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, nil
+			}
+			n += len(pods.Items)
+		}
+		return n == 8, nil
+	})
+	if err != nil {
+		t.Fatalf("the Deployments' pods did not appear: %v", err)
+	}
+
+	fromFiles := listJSON(t, prefix, dir)
+	live := listJSON(t, prefix, "--kubeconfig", c.KubeconfigPath)
+	if len(fromFiles) == 0 {
+		t.Fatal("the estate allows nothing: the comparison would prove nothing")
+	}
+	if strings.Join(fromFiles, "\n") != strings.Join(live, "\n") {
+		for _, l := range fromFiles {
+			if !slices.Contains(live, l) {
+				t.Errorf("from manifests only: %s", l)
+			}
+		}
+		for _, l := range live {
+			if !slices.Contains(fromFiles, l) {
+				t.Errorf("live only: %s", l)
+			}
+		}
+	}
+
+	// Give two pods addresses, put a Service in front of one, and map flows by address.
+	pods, err := cs.CoreV1().Pods(prefix+"0").List(ctx, metav1.ListOptions{})
+	if err != nil || len(pods.Items) < 1 {
+		t.Fatalf("pods of %s0: %v", prefix, err)
+	}
+	all := pods.Items
+	for _, ns := range []string{prefix + "1", prefix + "2"} {
+		more, _ := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		all = append(all, more.Items...)
+	}
+	if len(all) < 2 {
+		t.Fatal("need two pods")
+	}
+	src, dst := all[0], all[1]
+	for i, p := range []*corev1.Pod{&src, &dst} {
+		p.Status.PodIP = []string{"10.244.7.10", "10.244.7.20"}[i]
+		p.Status.PodIPs = []corev1.PodIP{{IP: p.Status.PodIP}}
+		updated, err := cs.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		if err != nil {
+			t.Fatalf("setting %s/%s's address: %v", p.Namespace, p.Name, err)
+		}
+		*p = *updated
+	}
+	svc, err := cs.CoreV1().Services(dst.Namespace).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "np-e2e-svc"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"workload": dst.Labels["workload"]},
+			Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows := filepath.Join(t.TempDir(), "flows.json")
+	os.WriteFile(flows, []byte(`{"src":"10.244.7.10","dst":"10.244.7.20","dstPort":8080}
+{"src":"10.244.7.10","dst":"`+svc.Spec.ClusterIP+`","dstPort":80}
+`), 0o644)
+	code, out, errOut := redoubt(t, "", "netpol", "traffic", "--kubeconfig", c.KubeconfigPath, "--flows", flows, "--format", "json")
+	if code != 0 {
+		t.Fatalf("netpol traffic: exit %d\n%s", code, errOut)
+	}
+	var rep struct {
+		Observed []struct {
+			Src, Dst netpol.EndpointJSON
+			Port     string
+			Via      string
+		} `json:"observed"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	wantSrc, wantDst := dst.Labels["workload"], dst.Labels["workload"]
+	wantSrc = src.Labels["workload"]
+	if len(rep.Observed) != 2 {
+		t.Fatalf("observed groups: %+v", rep.Observed)
+	}
+	for _, g := range rep.Observed {
+		if g.Src.Name != wantSrc || g.Dst.Name != wantDst || g.Port != "8080/TCP" {
+			t.Errorf("flow mapped to %+v => %+v %s, want %s => %s 8080/TCP", g.Src, g.Dst, g.Port, wantSrc, wantDst)
+		}
+	}
+	if rep.Observed[0].Via != "" || rep.Observed[1].Via != "Service "+dst.Namespace+"/np-e2e-svc" {
+		t.Errorf("via: %q and %q", rep.Observed[0].Via, rep.Observed[1].Via)
+	}
+}
