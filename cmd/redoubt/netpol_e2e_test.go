@@ -70,7 +70,7 @@ func TestLiveNetpolMatchesManifests(t *testing.T) {
 	err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		n := 0
 		for i := range 3 {
-			pods, err := cs.CoreV1().Pods(prefix + string(rune('0'+i))).List(ctx, metav1.ListOptions{})
+			pods, err := cs.CoreV1().Pods(prefix+string(rune('0'+i))).List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return false, nil
 			}
@@ -149,8 +149,7 @@ func TestLiveNetpolMatchesManifests(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
-	wantSrc, wantDst := dst.Labels["workload"], dst.Labels["workload"]
-	wantSrc = src.Labels["workload"]
+	wantSrc, wantDst := src.Labels["workload"], dst.Labels["workload"]
 	if len(rep.Observed) != 2 {
 		t.Fatalf("observed groups: %+v", rep.Observed)
 	}
