@@ -28,21 +28,27 @@ type Estate struct {
 	Objects []runtime.Object
 }
 
-// WriteYAML writes the estate as one multi-document YAML file per kind into dir.
+// WriteYAML writes the estate as YAML into dir: one file per namespace (and cluster.yaml for
+// cluster-scoped objects), as an application repository would split it.
 func (e *Estate) WriteYAML(dir string) error {
-	byKind := map[string]*bytes.Buffer{}
+	byFile := map[string]*bytes.Buffer{}
 	var order []string
 	for _, o := range e.Objects {
-		kind := o.GetObjectKind().GroupVersionKind().Kind
-		b := byKind[kind]
+		name := "cluster"
+		if m, ok := o.(metav1.Object); ok && m.GetNamespace() != "" {
+			name = m.GetNamespace()
+		} else if ns, ok := o.(*corev1.Namespace); ok {
+			name = ns.Name
+		}
+		b := byFile[name]
 		if b == nil {
 			b = &bytes.Buffer{}
-			byKind[kind] = b
-			order = append(order, kind)
+			byFile[name] = b
+			order = append(order, name)
 		}
 		data, err := yaml.Marshal(o)
 		if err != nil {
-			return fmt.Errorf("estate: %s: %w", kind, err)
+			return fmt.Errorf("estate: %s: %w", o.GetObjectKind().GroupVersionKind().Kind, err)
 		}
 		b.WriteString("---\n")
 		b.Write(data)
@@ -51,7 +57,7 @@ func (e *Estate) WriteYAML(dir string) error {
 		return err
 	}
 	for _, k := range order {
-		if err := os.WriteFile(filepath.Join(dir, k+".yaml"), byKind[k].Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, k+".yaml"), byFile[k].Bytes(), 0o644); err != nil {
 			return err
 		}
 	}
@@ -98,6 +104,10 @@ type Random struct {
 	Namespaces, Workloads, Policies, AdminPolicies int
 	// NamespacePrefix prefixes namespace names ("ns" when empty).
 	NamespacePrefix string
+	// NoHostNetwork leaves out host-network workloads (whose treatment analysers differ on).
+	NoHostNetwork bool
+	// IPv4Only leaves IPv6 CIDRs out of ipBlocks and networks.
+	IPv4Only bool
 	// Baseline adds a BaselineAdminNetworkPolicy.
 	Baseline bool
 }
@@ -196,7 +206,7 @@ func randomPorts(r *rand.Rand) []networkingv1.NetworkPolicyPort {
 	return out
 }
 
-func randomPeers(r *rand.Rand) []networkingv1.NetworkPolicyPeer {
+func randomPeers(r *rand.Rand, v4only bool) []networkingv1.NetworkPolicyPeer {
 	if r.IntN(5) == 0 {
 		return nil
 	}
@@ -206,6 +216,9 @@ func randomPeers(r *rand.Rand) []networkingv1.NetworkPolicyPeer {
 		switch r.IntN(4) {
 		case 0:
 			c := pick(r, cidrs)
+			for v4only && strings.Contains(c, ":") {
+				c = pick(r, cidrs)
+			}
 			p.IPBlock = &networkingv1.IPBlock{CIDR: c}
 			if ex := excepts[c]; len(ex) > 0 && r.IntN(2) == 0 {
 				p.IPBlock.Except = ex[:1+r.IntN(len(ex))]
@@ -246,7 +259,7 @@ func NewRandom(r *rand.Rand, size Random) *Estate {
 			}
 		}
 		d := Deployment(pick(r, nsNames), fmt.Sprintf("w%d", i), 1, randomLabels(r, podKeys, 0.6), ports)
-		if r.IntN(12) == 0 {
+		if r.IntN(12) == 0 && !size.NoHostNetwork {
 			d.Spec.Template.Spec.HostNetwork = true
 		}
 		e.Objects = append(e.Objects, d)
@@ -268,10 +281,10 @@ func NewRandom(r *rand.Rand, size Random) *Estate {
 			np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
 		}
 		for range r.IntN(3) {
-			np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{From: randomPeers(r), Ports: randomPorts(r)})
+			np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{From: randomPeers(r, size.IPv4Only), Ports: randomPorts(r)})
 		}
 		for range r.IntN(3) {
-			np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: randomPeers(r), Ports: randomPorts(r)})
+			np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: randomPeers(r, size.IPv4Only), Ports: randomPorts(r)})
 		}
 		e.Objects = append(e.Objects, np)
 	}
