@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"redoubt.dev/redoubt/internal/inventory"
 	"redoubt.dev/redoubt/internal/inventory/manifest"
 	"redoubt.dev/redoubt/internal/netpol"
 )
@@ -15,12 +16,14 @@ func newNetpolDiffCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff OLD NEW",
 		Short: "Show the connections a policy change adds and removes",
-		Long: `Compare the connectivity of two sets of manifests (files or directories, as
+		Long: `Compare the connectivity of two sets of manifests (a file or directory each, as
 for list): every connection NEW allows that OLD does not ("+") and every one OLD
 allows that NEW does not ("-"). Workloads are matched by namespace, kind and
-name.`,
+name. Either side may be @cluster: the live cluster that --kubeconfig, --context
+and -n name.`,
 		Example: `  redoubt netpol diff main/k8s pr/k8s
-  git worktree add /tmp/base origin/main && redoubt netpol diff /tmp/base/k8s k8s --format json`,
+  git worktree add /tmp/base origin/main && redoubt netpol diff /tmp/base/k8s k8s --format json
+  redoubt netpol diff @cluster k8s/ --context prod -n shop`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "txt" && format != "json" {
@@ -31,8 +34,19 @@ name.`,
 				return err
 			}
 			var as [2]*netpol.Analysis
+			if args[0] == "@cluster" && args[1] == "@cluster" {
+				return usageError("OLD and NEW are both @cluster")
+			}
 			for i, p := range args {
-				snap, err := manifest.Load(cmd.Context(), []string{p}, manifest.Options{Namespace: f.source.namespace, ValuesFiles: f.source.values, ReleaseName: f.source.releaseName})
+				var snap *inventory.Snapshot
+				if p == "@cluster" {
+					snap, err = f.source.load(cmd.Context(), cmd, nil)
+				} else {
+					lim := manifest.DefaultLimits
+					lim.MaxFileBytes = f.source.maxFileMiB << 20
+					snap, err = manifest.Load(cmd.Context(), []string{p}, manifest.Options{Namespace: f.source.namespace,
+						ValuesFiles: f.source.values, ReleaseName: f.source.releaseName, Limits: lim})
+				}
 				if err != nil {
 					return err
 				}
@@ -51,10 +65,7 @@ name.`,
 			return finish(cmd, append(analysisProblems(as[0]), analysisProblems(as[1])...), append(as[0].Notes, as[1].Notes...))
 		},
 	}
-	f.register(cmd, false)
-	cmd.Flags().StringVarP(&f.source.namespace, "namespace", "n", "", "namespace of objects that name none (default \"default\")")
-	cmd.Flags().StringArrayVarP(&f.source.values, "values", "f", nil, "Helm values file applied over every chart's defaults (repeatable)")
-	cmd.Flags().StringVar(&f.source.releaseName, "release-name", "release", "Helm release name charts are rendered with")
+	f.register(cmd, true)
 	cmd.Flags().StringVar(&format, "format", "txt", "output format: txt or json")
 	return cmd
 }

@@ -100,6 +100,36 @@ func TestLiveNetpolMatchesManifests(t *testing.T) {
 		}
 	}
 
+	// explain and diff read the cluster as they read the files.
+	for _, pair := range [][2]string{{prefix + "0/w2", prefix + "1/w0"}, {prefix + "2/w4", prefix + "0/w2"}, {prefix + "1/w0", "10.9.0.1"}} {
+		var answers []string
+		for _, src := range [][]string{{dir}, {"--kubeconfig", c.KubeconfigPath}} {
+			code, out, errOut := redoubt(t, "", append([]string{"netpol", "explain", pair[0], pair[1], "--format", "json"}, src...)...)
+			if code != 0 {
+				t.Fatalf("explain %v %v: exit %d\n%s", pair, src, code, errOut)
+			}
+			var exs []netpol.ExplanationJSON
+			if err := json.Unmarshal([]byte(out), &exs); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(exs[0].Allowed)
+			answers = append(answers, string(b))
+		}
+		if answers[0] != answers[1] {
+			t.Errorf("explain %v: from manifests %s, live %s", pair, answers[0], answers[1])
+		}
+	}
+	code, out, errOut := redoubt(t, "", "netpol", "diff", "@cluster", dir, "--kubeconfig", c.KubeconfigPath)
+	if code != 0 {
+		t.Fatalf("diff @cluster: exit %d\n%s", code, errOut)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		// The shared cluster holds other tests' workloads, which the manifests lack.
+		if strings.Count(l, prefix) == 2 || (strings.Contains(l, prefix) && !strings.Contains(l, "was removed")) {
+			t.Errorf("diff of the live estate and its manifests: %s", l)
+		}
+	}
+
 	// Give two pods addresses, put a Service in front of one, and map flows by address.
 	pods, err := cs.CoreV1().Pods(prefix+"0").List(ctx, metav1.ListOptions{})
 	if err != nil || len(pods.Items) < 1 {
@@ -135,7 +165,7 @@ func TestLiveNetpolMatchesManifests(t *testing.T) {
 	os.WriteFile(flows, []byte(`{"src":"10.244.7.10","dst":"10.244.7.20","dstPort":8080}
 {"src":"10.244.7.10","dst":"`+svc.Spec.ClusterIP+`","dstPort":80}
 `), 0o644)
-	code, out, errOut := redoubt(t, "", "netpol", "traffic", "--kubeconfig", c.KubeconfigPath, "--flows", flows, "--format", "json")
+	code, out, errOut = redoubt(t, "", "netpol", "traffic", "--kubeconfig", c.KubeconfigPath, "--flows", flows, "--format", "json")
 	if code != 0 {
 		t.Fatalf("netpol traffic: exit %d\n%s", code, errOut)
 	}
@@ -160,5 +190,10 @@ func TestLiveNetpolMatchesManifests(t *testing.T) {
 	}
 	if rep.Observed[0].Via != "" || rep.Observed[1].Via != "Service "+dst.Namespace+"/np-e2e-svc" {
 		t.Errorf("via: %q and %q", rep.Observed[0].Via, rep.Observed[1].Via)
+	}
+	// Policies generated from those flows on the live cluster pass their own verification.
+	code, out, errOut = redoubt(t, "", "netpol", "generate", "--kubeconfig", c.KubeconfigPath, "--flows", flows)
+	if code != 0 || !strings.Contains(errOut, "verified: all 2 flows allowed") || !strings.Contains(out, "kind: NetworkPolicy") {
+		t.Errorf("generate live: exit %d\n%s\n%s", code, errOut, out)
 	}
 }
