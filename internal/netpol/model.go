@@ -247,7 +247,38 @@ func Analyze(s *inventory.Snapshot, opts Options) *Analysis {
 		a.indexClass(cl)
 	}
 	a.noteUndefinedNamedPorts()
+	a.notePodLabels(c.podKeys)
 	return a
+}
+
+// notePodLabels notes workloads whose live pods carry labels their template lacks (or
+// differ from it) on keys that policies select on: Redoubt analyses a workload by its pod
+// template, so a policy that picks single pods (one StatefulSet replica by
+// statefulset.kubernetes.io/pod-name, say) is not modelled per pod.
+func (a *Analysis) notePodLabels(keys map[string]bool) {
+	if len(keys) == 0 {
+		return
+	}
+	for _, w := range a.Snapshot.Workloads {
+		var differ []string
+		for _, p := range w.Pods {
+			for k, v := range p.Labels {
+				if keys[k] && w.Template.Labels[k] != v && !slices.Contains(differ, k) {
+					differ = append(differ, k)
+				}
+			}
+			for k := range w.Template.Labels {
+				if _, ok := p.Labels[k]; !ok && keys[k] && !slices.Contains(differ, k) {
+					differ = append(differ, k)
+				}
+			}
+		}
+		if len(differ) > 0 {
+			slices.Sort(differ)
+			a.Notes = append(a.Notes, fmt.Sprintf("%s: its pods' labels %s differ from its pod template's, and policies select on them; the workload is analysed by its template's labels",
+				WorkloadName(w), strings.Join(differ, ", ")))
+		}
+	}
 }
 
 func qualified(ns, name string) string {

@@ -302,6 +302,8 @@ type Refused struct {
 
 // compiler turns policy objects into compiled policies, recording why it refuses one.
 type compiler struct {
+	// podKeys are the label keys pod selectors use.
+	podKeys  map[string]bool
 	problems []inventory.Problem
 	refused  []Refused
 	notes    []string
@@ -318,6 +320,22 @@ func (c *compiler) refuse(ref PolicyRef, format string, args ...any) {
 	})
 }
 
+// usePodKeys records the keys a pod selector uses.
+func (c *compiler) usePodKeys(s *metav1.LabelSelector) {
+	if s == nil {
+		return
+	}
+	if c.podKeys == nil {
+		c.podKeys = map[string]bool{}
+	}
+	for k := range s.MatchLabels {
+		c.podKeys[k] = true
+	}
+	for _, e := range s.MatchExpressions {
+		c.podKeys[e.Key] = true
+	}
+}
+
 func labelSelector(s *metav1.LabelSelector, path string) (labels.Selector, error) {
 	sel, err := metav1.LabelSelectorAsSelector(s)
 	if err != nil {
@@ -332,6 +350,7 @@ func (c *compiler) networkPolicy(np *inventory.NetworkPolicy) *policy {
 	ref := PolicyRef{Kind: KindNetworkPolicy, Namespace: np.Namespace, Name: np.Name, Origin: np.Origin}
 	p := &policy{ref: ref, tier: TierNetworkPolicy, namespace: np.Namespace}
 	spec := &np.Spec
+	c.usePodKeys(&spec.PodSelector)
 	sel, err := labelSelector(&spec.PodSelector, "spec.podSelector")
 	if err != nil {
 		c.refuse(ref, "%v", err)
@@ -397,6 +416,7 @@ func (c *compiler) npRule(p *policy, dir Direction, index int, peers []networkin
 		var descs []string
 		if pr.PodSelector != nil {
 			n++
+			c.usePodKeys(pr.PodSelector)
 			sel, err := labelSelector(pr.PodSelector, pp+".podSelector")
 			if err != nil {
 				return nil, err
@@ -593,7 +613,7 @@ func ingressPeers(from []anpv1alpha1.AdminNetworkPolicyIngressPeer) []anpv1alpha
 }
 
 func (c *compiler) adminCommon(p *policy, subj anpv1alpha1.AdminNetworkPolicySubject) bool {
-	s, desc, err := namespacedPods(subj.Namespaces, subj.Pods, "spec.subject")
+	s, desc, err := namespacedPods(subj.Namespaces, subj.Pods, "spec.subject", c.usePodKeys)
 	if err != nil {
 		c.refuse(p.ref, "%v", err)
 		return false
@@ -604,7 +624,7 @@ func (c *compiler) adminCommon(p *policy, subj anpv1alpha1.AdminNetworkPolicySub
 }
 
 // namespacedPods compiles the namespaces-or-pods choice admin policies use for subjects and peers.
-func namespacedPods(ns *metav1.LabelSelector, pods *anpv1alpha1.NamespacedPod, path string) (selector, string, error) {
+func namespacedPods(ns *metav1.LabelSelector, pods *anpv1alpha1.NamespacedPod, path string, keys func(*metav1.LabelSelector)) (selector, string, error) {
 	switch {
 	case ns != nil && pods != nil:
 		return selector{}, "", fmt.Errorf("%s: set exactly one of namespaces and pods", path)
@@ -615,6 +635,7 @@ func namespacedPods(ns *metav1.LabelSelector, pods *anpv1alpha1.NamespacedPod, p
 		}
 		return selector{ns: sel}, "namespaces " + selectorString(ns), nil
 	case pods != nil:
+		keys(&pods.PodSelector)
 		nsSel, err := labelSelector(&pods.NamespaceSelector, path+".pods.namespaceSelector")
 		if err != nil {
 			return selector{}, "", err
@@ -649,7 +670,7 @@ func (c *compiler) adminRule(p *policy, dir Direction, index int, name, action s
 		set := 0
 		if pr.Namespaces != nil || pr.Pods != nil {
 			set++
-			s, desc, err := namespacedPods(pr.Namespaces, pr.Pods, pp)
+			s, desc, err := namespacedPods(pr.Namespaces, pr.Pods, pp, c.usePodKeys)
 			if err != nil {
 				c.refuse(p.ref, "%v", err)
 				return nil

@@ -593,3 +593,36 @@ spec:
 		t.Errorf("dev/web should be marked as governed by a CNI policy")
 	}
 }
+
+// A policy picking one StatefulSet replica by its pod-name label cannot be modelled per
+// workload: the analysis says so.
+func TestNotePodSpecificSelection(t *testing.T) {
+	docs := append(append([]string(nil), base...), `
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: prod}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c, image: x}]}`, `
+apiVersion: v1
+kind: Pod
+metadata:
+  name: db-0
+  namespace: prod
+  labels: {app: db, statefulset.kubernetes.io/pod-name: db-0}
+  ownerReferences: [{apiVersion: apps/v1, kind: StatefulSet, name: db, uid: u, controller: true}]
+spec: {containers: [{name: c, image: x}]}`, `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: primary, namespace: prod}
+spec:
+  podSelector: {matchLabels: {statefulset.kubernetes.io/pod-name: db-0}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: api}}}]}]`)
+	a := netpol.Analyze(load(t, docs...), netpol.Options{})
+	want := "prod/db[StatefulSet]: its pods' labels statefulset.kubernetes.io/pod-name differ from its pod template's, and policies select on them"
+	if !strings.Contains(strings.Join(a.Notes, "\n"), want) {
+		t.Errorf("notes lack %q: %v", want, a.Notes)
+	}
+}
