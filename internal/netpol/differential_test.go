@@ -275,6 +275,9 @@ func TestDifferentialAgainstNaiveEvaluator(t *testing.T) {
 				if !agree(t, label, got, n, nsrc, naive.Endpoint{Pod: pods[wd]}, ports) {
 					failed = true
 				}
+				if ex := a.Explain(se, de); !ex.Allowed.Equal(got) {
+					t.Errorf("%s: explain says %s, Allowed says %s", label, ex.Allowed, got)
+				}
 				if ws != wd {
 					if l := listed[se.String()+" "+de.String()]; !l.Equal(got) {
 						t.Errorf("%s: list says %s, pair evaluation says %s", label, l, got)

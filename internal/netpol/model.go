@@ -120,6 +120,9 @@ type Analysis struct {
 	// probes caches Probe's endpoints.
 	probes map[string]Endpoint
 	opts   Options
+	idx    *classIndex
+	// bulkCache holds, per direction and class id, the class's bulk vector once computed.
+	bulkCache [2]map[int]bulkVector
 }
 
 // WithNetworkPolicies analyses the same snapshot with its NetworkPolicies replaced by nps

@@ -206,6 +206,9 @@ type peer struct {
 	desc string
 	// cache holds, per class, 1 when the peer matches it and -1 when it does not.
 	cache []int8
+	// matched lists the real classes it matches, once computed (see classes).
+	matched     []*class
+	matchedDone bool
 }
 
 func (p *peer) matchesClass(c *class) bool {
@@ -216,12 +219,17 @@ func (p *peer) matchesClass(c *class) bool {
 	} else {
 		p.cache = append(p.cache, make([]int8, c.id+1-len(p.cache))...)
 	}
-	m := !c.hostNetwork && ((p.hasPods && p.pods.matches(c)) || p.podsByIP)
+	m := p.matchesUncached(c)
 	p.cache[c.id] = -1
 	if m {
 		p.cache[c.id] = 1
 	}
 	return m
+}
+
+// matchesUncached decides without the per-class cache, which costs a byte per class and peer.
+func (p *peer) matchesUncached(c *class) bool {
+	return !c.hostNetwork && ((p.hasPods && p.pods.matches(c)) || p.podsByIP)
 }
 
 func (p *peer) matches(e Endpoint) bool {

@@ -27,12 +27,13 @@ type Mapper struct {
 	svcIPs map[netip.Addr]*inventory.Service
 	pods   map[string]*inventory.Pod
 	byNS   map[string][]*inventory.Workload
+	byName map[string][]*inventory.Workload
 }
 
 // NewMapper indexes the snapshot's pod and Service addresses.
 func NewMapper(a *netpol.Analysis) *Mapper {
 	m := &Mapper{a: a, podIPs: map[netip.Addr]*inventory.Workload{}, svcIPs: map[netip.Addr]*inventory.Service{},
-		pods: map[string]*inventory.Pod{}, byNS: map[string][]*inventory.Workload{}}
+		pods: map[string]*inventory.Pod{}, byNS: map[string][]*inventory.Workload{}, byName: map[string][]*inventory.Workload{}}
 	s := a.Snapshot
 	for _, p := range s.Pods {
 		m.pods[p.Namespace+"/"+p.Name] = p
@@ -60,6 +61,7 @@ func NewMapper(a *netpol.Analysis) *Mapper {
 	}
 	for _, w := range s.Workloads {
 		m.byNS[w.Namespace] = append(m.byNS[w.Namespace], w)
+		m.byName[w.Namespace+"/"+w.Name] = append(m.byName[w.Namespace+"/"+w.Name], w)
 	}
 	return m
 }
@@ -201,12 +203,14 @@ func (m *Mapper) byMetadata(e flow.Endpoint) *inventory.Workload {
 		return nil
 	}
 	if e.Workload != "" {
-		name := e.Namespace + "/" + e.Workload
-		if e.Kind != "" {
-			name = e.Namespace + "/" + e.Kind + "/" + e.Workload
+		var found []*inventory.Workload
+		for _, w := range m.byName[e.Namespace+"/"+e.Workload] {
+			if e.Kind == "" || strings.EqualFold(e.Kind, w.Kind) {
+				found = append(found, w)
+			}
 		}
-		if w, err := netpol.FindWorkload(m.a.Snapshot, name); err == nil {
-			return w
+		if len(found) == 1 {
+			return found[0]
 		}
 	}
 	if e.Pod != "" {
