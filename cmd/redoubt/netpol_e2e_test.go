@@ -12,9 +12,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"redoubt.dev/redoubt/internal/netpol"
@@ -98,6 +102,34 @@ func TestLiveNetpolMatchesManifests(t *testing.T) {
 				t.Errorf("live only: %s", l)
 			}
 		}
+	}
+
+	// Admin policies and a CNI-specific policy, through CustomResourceDefinitions as a cluster
+	// with network-policy-api and Cilium installed serves them.
+	installCRDs(t, c)
+	admin := filepath.Join(dir, "admin.yaml")
+	os.WriteFile(admin, []byte(adminPolicies(prefix)), 0o644)
+	applyFiles(t, c, []string{admin})
+	t.Cleanup(func() { deleteAdminPolicies(t, c, prefix) })
+	withAdminFiles := listJSON(t, prefix, dir)
+	withAdminLive := listJSON(t, prefix, "--kubeconfig", c.KubeconfigPath)
+	if strings.Join(withAdminFiles, "\n") == strings.Join(fromFiles, "\n") {
+		t.Error("the admin policies changed nothing: the comparison would prove nothing")
+	}
+	if strings.Join(withAdminFiles, "\n") != strings.Join(withAdminLive, "\n") {
+		for _, l := range withAdminFiles {
+			if !slices.Contains(withAdminLive, l) {
+				t.Errorf("with admin policies, from manifests only: %s", l)
+			}
+		}
+		for _, l := range withAdminLive {
+			if !slices.Contains(withAdminFiles, l) {
+				t.Errorf("with admin policies, live only: %s", l)
+			}
+		}
+	}
+	if _, _, errOut := redoubt(t, "", "netpol", "list", "--kubeconfig", c.KubeconfigPath); !strings.Contains(errOut, "CiliumNetworkPolicy "+prefix+"1/l7") {
+		t.Errorf("the live CiliumNetworkPolicy is not reported as unanalysed:\n%s", errOut)
 	}
 
 	// explain and diff read the cluster as they read the files.
@@ -196,4 +228,92 @@ func TestLiveNetpolMatchesManifests(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "verified: all 2 flows allowed") || !strings.Contains(out, "kind: NetworkPolicy") {
 		t.Errorf("generate live: exit %d\n%s\n%s", code, errOut, out)
 	}
+}
+
+// installCRDs serves AdminNetworkPolicy, BaselineAdminNetworkPolicy and CiliumNetworkPolicy
+// through permissive CustomResourceDefinitions.
+func installCRDs(t *testing.T, c *testenv.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	dyn := dynamic.NewForConfigOrDie(c.Admin)
+	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	for _, d := range []struct{ group, version, kind, plural, scope string }{
+		{"policy.networking.k8s.io", "v1alpha1", "AdminNetworkPolicy", "adminnetworkpolicies", "Cluster"},
+		{"policy.networking.k8s.io", "v1alpha1", "BaselineAdminNetworkPolicy", "baselineadminnetworkpolicies", "Cluster"},
+		{"cilium.io", "v2", "CiliumNetworkPolicy", "ciliumnetworkpolicies", "Namespaced"},
+	} {
+		crd := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+			"metadata": map[string]any{"name": d.plural + "." + d.group,
+				// Groups under k8s.io need this annotation; "unapproved" is the value for tests.
+				"annotations": map[string]any{"api-approved.kubernetes.io": "unapproved, Redoubt end-to-end tests"}},
+			"spec": map[string]any{
+				"group": d.group, "scope": d.scope,
+				"names": map[string]any{"kind": d.kind, "listKind": d.kind + "List", "plural": d.plural, "singular": strings.ToLower(d.kind)},
+				"versions": []any{map[string]any{"name": d.version, "served": true, "storage": true,
+					"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}},
+			},
+		}}
+		if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("creating the %s CRD: %v", d.kind, err)
+		}
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			got, err := crds.Get(ctx, d.plural+"."+d.group, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+			for _, c := range conds {
+				m, _ := c.(map[string]any)
+				if m["type"] == "Established" && m["status"] == "True" {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			t.Fatalf("the %s CRD was not established: %v", d.kind, err)
+		}
+	}
+}
+
+// adminPolicies are admin, baseline and CNI policies confined to the test's namespaces, so
+// that other tests sharing the cluster are not affected.
+func adminPolicies(prefix string) string {
+	ours := "{matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [" + prefix + "0, " + prefix + "1, " + prefix + "2]}]}"
+	return `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: ` + prefix + `guard}
+spec:
+  priority: 7
+  subject: {namespaces: ` + ours + `}
+  ingress:
+  - {name: deny-ns0, action: Deny, from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: ` + prefix + `0}}}], ports: [{portNumber: {protocol: TCP, port: 80}}]}
+  - {name: pass-ns1, action: Pass, from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: ` + prefix + `1}}}]}
+  - {name: allow-all, action: Allow, from: [{namespaces: ` + ours + `}], ports: [{portRange: {protocol: TCP, start: 8000, end: 8100}}]}
+  egress:
+  - {name: no-outside, action: Deny, to: [{networks: [192.168.0.0/16]}]}
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: {name: default}
+spec:
+  subject: {namespaces: ` + ours + `}
+  ingress:
+  - {action: Deny, from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: ` + prefix + `2}}}]}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: l7, namespace: ` + prefix + `1}
+spec:
+  endpointSelector: {}
+`
+}
+
+func deleteAdminPolicies(t *testing.T, c *testenv.Cluster, prefix string) {
+	dyn := dynamic.NewForConfigOrDie(c.Admin)
+	ctx := context.Background()
+	dyn.Resource(schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha1", Resource: "adminnetworkpolicies"}).Delete(ctx, prefix+"guard", metav1.DeleteOptions{})
+	dyn.Resource(schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha1", Resource: "baselineadminnetworkpolicies"}).Delete(ctx, "default", metav1.DeleteOptions{})
+	dyn.Resource(schema.GroupVersionResource{Group: "cilium.io", Version: "v2", Resource: "ciliumnetworkpolicies"}).Namespace(prefix+"1").Delete(ctx, "l7", metav1.DeleteOptions{})
 }
