@@ -15,7 +15,7 @@ type builder struct {
 	path string
 	db   *sql.DB
 	tx   *sql.Tx
-	ins  struct{ vuln, affected, entry, delAffected, updVuln *sql.Stmt }
+	ins  struct{ vuln, affected, entry, delAffected, updVuln, alias, delAliases *sql.Stmt }
 	// seen maps a record ID to its row and modified time: the same record can come in two
 	// exports (a GHSA entry for npm and PyPI packages); the newer copy wins.
 	seen      map[string]seenRecord
@@ -57,6 +57,8 @@ func newBuilder(ctx context.Context, path string) (*builder, error) {
 		{&b.ins.updVuln, `UPDATE vulns SET modified=?, withdrawn=?, aliases=?, summary=?, rating=?, refs=? WHERE id=?`},
 		{&b.ins.affected, `INSERT INTO affected(vuln, ecosystem, name, data) VALUES(?,?,?,?)`},
 		{&b.ins.delAffected, `DELETE FROM affected WHERE vuln=?`},
+		{&b.ins.alias, `INSERT INTO aliases(alias, vuln) VALUES(?,?)`},
+		{&b.ins.delAliases, `DELETE FROM aliases WHERE vuln=?`},
 		{&b.ins.entry, `INSERT INTO entries(source, name, method, crc32, size, modified, raw) VALUES(?,?,?,?,?,?,?)`},
 	} {
 		if *s.p, err = b.tx.PrepareContext(ctx, s.q); err != nil {
@@ -116,8 +118,10 @@ func (b *builder) addRecord(ctx context.Context, r *Record) error {
 		if old.withdrawn {
 			b.withdrawn--
 		}
-		if _, err := b.ins.delAffected.ExecContext(ctx, old.row); err != nil {
-			return err
+		for _, st := range []*sql.Stmt{b.ins.delAffected, b.ins.delAliases} {
+			if _, err := st.ExecContext(ctx, old.row); err != nil {
+				return err
+			}
 		}
 		if _, err := b.ins.updVuln.ExecContext(ctx, r.Modified, withdrawn, aliases, r.Summary, ratingJSON, encodeJSON(refs), old.row); err != nil {
 			return err
@@ -133,6 +137,11 @@ func (b *builder) addRecord(ctx context.Context, r *Record) error {
 		}
 	}
 	b.seen[r.ID] = seenRecord{row: row, modified: r.Modified, withdrawn: withdrawn}
+	for _, a := range r.Aliases {
+		if _, err := b.ins.alias.ExecContext(ctx, a, row); err != nil {
+			return err
+		}
+	}
 	if withdrawn {
 		// Kept so that status counts it, never matched.
 		b.withdrawn++

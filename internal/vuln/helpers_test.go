@@ -1,9 +1,12 @@
 package vuln
 
 import (
+	"archive/tar"
 	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,4 +140,71 @@ func buildDB(t testing.TB, sources map[string][]string) *DB {
 	}
 	t.Cleanup(func() { d.Close() })
 	return d
+}
+
+// debianExport returns the Debian/all.zip written by
+// `go run ./internal/vuln/debchangelog/cmd/debian-osv -out DIR` (records derived from real
+// changelogs: see package debchangelog), from $REDOUBT_DEBIAN_OSV or the default cache. The CI
+// script generates it; without it the Debian cases are skipped with instructions.
+func debianExport(t testing.TB) (zipPath, debs string) {
+	t.Helper()
+	dir := os.Getenv("REDOUBT_DEBIAN_OSV")
+	if dir == "" {
+		if c, err := os.UserCacheDir(); err == nil {
+			dir = filepath.Join(c, "redoubt-testdata", "debian-osv")
+		}
+	}
+	p := filepath.Join(dir, "Debian", "all.zip")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("no Debian records at %s: generate them with `go run ./internal/vuln/debchangelog/cmd/debian-osv -out %s` (needs apt-get)", p, dir)
+	}
+	return p, filepath.Join(dir, "debs")
+}
+
+// zipFiles unpacks an export's records into a directory and returns their paths.
+func zipFiles(t testing.TB, zipPath string) []string {
+	t.Helper()
+	zr, err := zip.OpenReader(zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	dir := t.TempDir()
+	var out []string
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, filepath.Base(f.Name))
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// tarMember reads one member of a tar archive held in memory.
+func tarMember(t *testing.T, tarball []byte, name string) []byte {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(tarball))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("%s not in the archive: %v", name, err)
+		}
+		if h.Name == name {
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
 }

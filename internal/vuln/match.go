@@ -358,7 +358,7 @@ func (d *DB) mergeGroup(ctx context.Context, conn *sql.Conn, index int, recs []m
 		}
 	}
 	if best == nil {
-		rt, err := d.aliasRating(ctx, conn, m.Aliases)
+		rt, err := d.aliasRating(ctx, conn, append([]string{m.ID}, m.Aliases...))
 		if err != nil {
 			return m, err
 		}
@@ -374,25 +374,35 @@ func (d *DB) mergeGroup(ctx context.Context, conn *sql.Conn, index int, recs []m
 }
 
 // aliasRating looks for a rating in records of the same vulnerability that did not match this
-// package (a GHSA record filed under another ecosystem, say).
+// package (a GHSA record filed under another ecosystem, say): records named by the group, and
+// records that name the group's IDs as their aliases.
 func (d *DB) aliasRating(ctx context.Context, conn *sql.Conn, ids []string) (*rating, error) {
 	var best *rating
 	for _, id := range ids {
-		var rt sql.NullString
-		err := conn.QueryRowContext(ctx, `SELECT rating FROM vulns WHERE vid=? AND withdrawn=0`, id).Scan(&rt)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && !rt.Valid) {
-			continue
-		}
+		rows, err := conn.QueryContext(ctx, `SELECT vid, rating FROM vulns WHERE vid=? AND withdrawn=0 AND rating IS NOT NULL
+			UNION SELECT v.vid, v.rating FROM aliases a JOIN vulns v ON v.id=a.vuln WHERE a.alias=? AND v.withdrawn=0 AND v.rating IS NOT NULL`, id, id)
 		if err != nil {
 			return nil, err
 		}
-		r := new(rating)
-		if err := json.Unmarshal([]byte(rt.String), r); err != nil {
-			return nil, err
+		for rows.Next() {
+			var vid, rt string
+			if err := rows.Scan(&vid, &rt); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			r := new(rating)
+			if err := json.Unmarshal([]byte(rt), r); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if best == nil || r.Severity > best.Severity {
+				r.Source = "alias " + vid + " " + r.Source
+				best = r
+			}
 		}
-		if best == nil || r.Severity > best.Severity {
-			best = r
-			best.Source = "alias " + id + " " + r.Source
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
 	return best, nil

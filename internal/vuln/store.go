@@ -37,12 +37,14 @@ CREATE TABLE affected(vuln INTEGER NOT NULL, ecosystem TEXT NOT NULL, name TEXT 
 CREATE TABLE entries(source TEXT NOT NULL, name TEXT NOT NULL, method INTEGER NOT NULL,
 	crc32 INTEGER NOT NULL, size INTEGER NOT NULL, modified INTEGER NOT NULL, raw BLOB NOT NULL);
 CREATE TABLE counts(ecosystem TEXT PRIMARY KEY, vulns INTEGER NOT NULL);
+CREATE TABLE aliases(alias TEXT NOT NULL, vuln INTEGER NOT NULL);
 `
 
 // indexes are created after the bulk insert, which is faster than maintaining them row by row.
 const indexes = `
 CREATE INDEX affected_pkg ON affected(ecosystem, name);
 CREATE INDEX entries_source ON entries(source);
+CREATE INDEX aliases_alias ON aliases(alias);
 INSERT INTO counts SELECT ecosystem, COUNT(DISTINCT vuln) FROM affected GROUP BY ecosystem;
 ANALYZE;
 `

@@ -2,6 +2,7 @@ package vuln
 
 import (
 	"cmp"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -111,6 +112,14 @@ func newParser(ordering string) *parser {
 	return &parser{ordering: ordering, cache: map[string]version{}, bad: map[string]error{}}
 }
 
+// semverLike is what a version of a SemVer-ordered ecosystem must look like before the lenient
+// SemVer parser sees it: "not a version" would otherwise read as 0.0.0 and match everything.
+var semverLike = regexp.MustCompile(`^v?\d+(\.\d+)*([-+~._a-zA-Z0-9]*)$`)
+
+// semverOrdered are the ecosystems whose versions osv-scalibr reads as SemVer.
+var semverOrdered = map[string]bool{RangeSemver: true, "npm": true, "Go": true, "crates.io": true, "Hex": true,
+	"Bitnami": true, "Julia": true, "SwiftURL": true, "ConanCenter": true, "GHC": true, "Bioconductor": true}
+
 func (p *parser) parse(s string) (version, error) {
 	if v, ok := p.cache[s]; ok {
 		return v, nil
@@ -120,6 +129,11 @@ func (p *parser) parse(s string) (version, error) {
 	}
 	var v version
 	var err error
+	if semverOrdered[p.ordering] && !semverLike.MatchString(s) {
+		err = fmt.Errorf("%w: %q does not look like a SemVer version", semantic.ErrInvalidVersion, s)
+		p.bad[s] = err
+		return nil, err
+	}
 	if p.ordering == RangeSemver {
 		v = semantic.ParseSemverVersion(s)
 	} else {
