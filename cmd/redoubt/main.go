@@ -82,6 +82,6 @@ scanned and reported).`,
 		return usageError("%v (see %s --help)", err, c.CommandPath())
 	})
 	root.AddCommand(newScanCmd(), newInventoryCmd(), newChecksCmd(), newVersionCmd())
-	root.AddCommand(newDBCmd())
+	root.AddCommand(newDBCmd(), newVEXCmd())
 	return root
 }
