@@ -19,8 +19,8 @@ const (
 // vulnFinding is a vulnerability finding as an image scan reports it.
 func vulnFinding(id string, aliases []string, pkg, digest string) finding.Finding {
 	return finding.Finding{Check: "image-vulnerability", Severity: finding.High,
-		Resource: finding.Resource{Namespace: "shop-api", Kind: "Deployment", Name: "api", Container: "api"},
-		Location: finding.Location{Image: "registry.shop.internal/shop/api:1.4", Digest: digest},
+		Resource:      finding.Resource{Namespace: "shop-api", Kind: "Deployment", Name: "api", Container: "api"},
+		Location:      finding.Location{Image: "registry.shop.internal/shop/api:1.4", Digest: digest},
 		Vulnerability: &finding.Vulnerability{ID: id, Aliases: aliases, Package: pkg, Ecosystem: "npm", InstalledVersion: "4.17.15"}}
 }
 
