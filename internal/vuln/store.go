@@ -38,6 +38,7 @@ CREATE TABLE entries(source TEXT NOT NULL, name TEXT NOT NULL, method INTEGER NO
 	crc32 INTEGER NOT NULL, size INTEGER NOT NULL, modified INTEGER NOT NULL, raw BLOB NOT NULL);
 CREATE TABLE counts(ecosystem TEXT PRIMARY KEY, vulns INTEGER NOT NULL);
 CREATE TABLE aliases(alias TEXT NOT NULL, vuln INTEGER NOT NULL);
+CREATE TABLE rated(name TEXT NOT NULL, vuln INTEGER NOT NULL, sev INTEGER NOT NULL);
 `
 
 // indexes are created after the bulk insert, which is faster than maintaining them row by row.
@@ -45,9 +46,12 @@ const indexes = `
 CREATE INDEX affected_pkg ON affected(ecosystem, name);
 CREATE INDEX entries_source ON entries(source);
 CREATE INDEX aliases_alias ON aliases(alias);
+CREATE INDEX rated_name ON rated(name, sev);
 INSERT INTO counts SELECT ecosystem, COUNT(DISTINCT vuln) FROM affected GROUP BY ecosystem;
-ANALYZE;
 `
+
+// No ANALYZE: every query has one obvious index, and with statistics SQLite re-prepares a
+// statement each time its parameters change, which tripled the cost of matching.
 
 // Source describes where one ecosystem's data came from.
 type Source struct {
