@@ -345,3 +345,28 @@ func TestAliasMerging(t *testing.T) {
 		t.Errorf("Vulnerability: %+v", v)
 	}
 }
+
+// TestConcurrentMatch: one DB serves many scans at once (the server scans images in parallel).
+func TestConcurrentMatch(t *testing.T) {
+	d := buildDB(t, map[string][]string{"Go": goVulnDBFiles(t), "npm": ghsaFiles(t)})
+	pkgs := []Package{{"npm", "lodash", "4.17.15"}, {"Go", "golang.org/x/text", "v0.3.0"}, {"Go", "stdlib", "go1.20.1"}}
+	want, err := d.Match(context.Background(), pkgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			got, err := d.Match(context.Background(), pkgs)
+			if err == nil && len(got) != len(want) {
+				err = errors.New("different results")
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -21,7 +21,7 @@ const FileName = "vuln.db"
 
 // schemaVersion changes whenever the tables change; a database of another version is refused
 // with a message to update it.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // ErrNoDatabase is returned by Open when there is no database to open.
 var ErrNoDatabase = errors.New("no vulnerability database")

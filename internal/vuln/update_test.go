@@ -5,6 +5,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -278,5 +279,32 @@ func TestBundleRoundTrip(t *testing.T) {
 		if _, err := Import(context.Background(), t.TempDir(), p, UpdateOptions{}); err == nil || !strings.Contains(err.Error(), "layout") {
 			t.Errorf("tar entry %q: %v", name, err)
 		}
+	}
+}
+
+// TestOlderFormatIsRefused: a database written by another format version (an older Redoubt)
+// is refused with the way out, and an update replaces it.
+func TestOlderFormatIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	mirror := mirrorDir(t, map[string][]string{"npm": ghsaFiles(t)})
+	if _, err := Import(context.Background(), dir, mirror, UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", sqliteURI(filepath.Join(dir, FileName), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE meta SET value='1' WHERE key='schema'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "redoubt db update") {
+		t.Fatalf("Open of an old format: %v", err)
+	}
+	if _, err := Import(context.Background(), dir, mirror, UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); err != nil {
+		t.Errorf("after the update: %v", err)
 	}
 }
