@@ -112,3 +112,22 @@ func debianFilesForBench(b *testing.B) []string {
 	}
 	return zipFiles(b, p)
 }
+
+// BenchmarkOpen measures what every scan pays before matching: opening the database and
+// reading its status.
+func BenchmarkOpen(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := Import(context.Background(), dir, mirrorDir(b, map[string][]string{"Go": goVulnDBFiles(b)}), UpdateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	st, _ := os.Stat(dir + "/" + FileName)
+	for b.Loop() {
+		d, err := Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.Status()
+		d.Close()
+	}
+	b.ReportMetric(float64(st.Size())/(1<<20), "db-MiB")
+}
