@@ -90,6 +90,9 @@ type UpdateOptions struct {
 	Limits Limits
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// IdleTimeout aborts a download that receives nothing for this long; zero means two
+	// minutes. (A whole download may take long; a silent one is stuck.)
+	IdleTimeout time.Duration
 }
 
 func (o *UpdateOptions) defaults() {
@@ -104,6 +107,9 @@ func (o *UpdateOptions) defaults() {
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = 2 * time.Minute
 	}
 }
 
@@ -203,12 +209,20 @@ func (e *errHTTP) Error() string { return fmt.Sprintf("GET %s: %s", e.url, e.sta
 // download fetches u into dst within the archive limit, hashing it on the way.
 func download(ctx context.Context, o UpdateOptions, u, dst, label string) (Source, error) {
 	src := Source{URL: u, Fetched: o.Now().UTC()}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stalled := fmt.Errorf("GET %s: nothing received for %s", u, o.IdleTimeout)
+	idle := time.AfterFunc(o.IdleTimeout, func() { cancel(stalled) })
+	defer idle.Stop()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return src, err
 	}
 	resp, err := o.Client.Do(req)
 	if err != nil {
+		if cause := context.Cause(ctx); cause == stalled {
+			return src, stalled
+		}
 		return src, err
 	}
 	defer resp.Body.Close()
@@ -229,9 +243,13 @@ func download(ctx context.Context, o UpdateOptions, u, dst, label string) (Sourc
 	defer f.Close()
 	h := sha256.New()
 	pw := newProgress(o.Progress, label, resp.ContentLength)
-	n, err := io.Copy(io.MultiWriter(f, h, pw), io.LimitReader(resp.Body, o.Limits.MaxArchiveBytes+1))
+	body := &idleReader{r: resp.Body, timer: idle, d: o.IdleTimeout}
+	n, err := io.Copy(io.MultiWriter(f, h, pw), io.LimitReader(body, o.Limits.MaxArchiveBytes+1))
 	pw.done()
 	if err != nil {
+		if context.Cause(ctx) == stalled {
+			return src, stalled
+		}
 		return src, fmt.Errorf("GET %s: %w", u, err)
 	}
 	if n > o.Limits.MaxArchiveBytes {
@@ -245,6 +263,21 @@ func download(ctx context.Context, o UpdateOptions, u, dst, label string) (Sourc
 	}
 	src.SHA256, src.Size = hex.EncodeToString(h.Sum(nil)), n
 	return src, nil
+}
+
+// idleReader restarts the idle timer whenever data arrives.
+type idleReader struct {
+	r     io.Reader
+	timer *time.Timer
+	d     time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.timer.Reset(r.d)
+	}
+	return n, err
 }
 
 // fromDir lists a directory laid out as a mirror (<Ecosystem>/all.zip, extra files beside) or
@@ -431,25 +464,22 @@ func copySource(ctx context.Context, b *builder, old *DB, s Source, o UpdateOpti
 	if err != nil {
 		return err
 	}
-	var list []*entry
+	defer rows.Close()
+	// Streamed: the old database is another connection, and a large source's records need
+	// not fit in memory.
 	for rows.Next() {
 		e := &entry{}
 		var method, crc, size, mod int64
 		if err := rows.Scan(&e.Name, &method, &crc, &size, &mod, &e.Raw); err != nil {
-			rows.Close()
 			return err
 		}
 		e.Method, e.CRC32, e.Size, e.Modified = uint16(method), uint32(crc), uint64(size), time.Unix(mod, 0).UTC()
-		list = append(list, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, e := range list {
 		if _, err := b.add(ctx, s.Ecosystem, e, o.Limits); err != nil {
 			return err
 		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
 	}
 	return b.addSource(ctx, s)
 }

@@ -308,3 +308,23 @@ func TestOlderFormatIsRefused(t *testing.T) {
 		t.Errorf("after the update: %v", err)
 	}
 }
+
+// TestStalledDownload: a server that stops sending is abandoned after the idle timeout, with a
+// message that says so, instead of hanging the update for ever.
+func TestStalledDownload(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.Write(make([]byte, 10))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	start := time.Now()
+	res, err := Update(context.Background(), t.TempDir(), UpdateOptions{Mirror: srv.URL, Ecosystems: []string{"npm"}, IdleTimeout: 300 * time.Millisecond})
+	if err == nil || time.Since(start) > 10*time.Second {
+		t.Fatalf("stalled download: %v after %v", err, time.Since(start))
+	}
+	if len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Error(), "nothing received for 300ms") {
+		t.Errorf("failure: %v", res.Failed)
+	}
+}
