@@ -135,7 +135,7 @@ func TestNormalize(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"Debian:12", "Debian:12"}, {"Debian:12.5", "Debian:12"}, {"Alpine:3.20.3", "Alpine:v3.20"},
 		{"Alpine:v3.20", "Alpine:v3.20"}, {"Ubuntu:22.04", "Ubuntu:22.04:LTS"}, {"Ubuntu:23.10", "Ubuntu:23.10"},
-		{"Ubuntu:22.04:LTS", "Ubuntu:22.04:LTS"}, {"npm", "npm"}, {"Red Hat:enterprise_linux:9::baseos", "Red Hat:enterprise_linux:9::baseos"},
+		{"Ubuntu:22.04:LTS", "Ubuntu:22.04:LTS"}, {"Rocky Linux:9.3", "Rocky Linux:9"}, {"AlmaLinux:8.10", "AlmaLinux:8"}, {"npm", "npm"}, {"Red Hat:enterprise_linux:9::baseos", "Red Hat:enterprise_linux:9::baseos"},
 	} {
 		if got := normalizeEcosystem(tc.in); got != tc.want {
 			t.Errorf("normalizeEcosystem(%q) = %q, want %q", tc.in, got, tc.want)
