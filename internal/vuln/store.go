@@ -79,9 +79,11 @@ type Status struct {
 	Built time.Time `json:"built"`
 	// Updated is the oldest source's Updated: the data is at least this fresh.
 	Updated time.Time `json:"updated"`
-	// Age is how long ago Updated was, when the status was read.
-	Age     time.Duration `json:"age"`
-	Sources []Source      `json:"sources"`
+	// Age is how long ago Updated was, when the status was read; AgeSeconds is the same for
+	// machines.
+	Age        time.Duration `json:"-"`
+	AgeSeconds int64         `json:"ageSeconds"`
+	Sources    []Source      `json:"sources"`
 	// Ecosystems counts vulnerabilities per ecosystem as the records spell it ("Debian:12").
 	Ecosystems      map[string]int `json:"ecosystems"`
 	Vulnerabilities int            `json:"vulnerabilities"`
@@ -243,6 +245,7 @@ func (d *DB) Status() Status {
 	s.Sources = slices.Clone(s.Sources)
 	if !s.Updated.IsZero() {
 		s.Age = time.Since(s.Updated)
+		s.AgeSeconds = int64(s.Age.Seconds())
 	}
 	return s
 }
