@@ -146,6 +146,7 @@ func TestMatchRealDebian(t *testing.T) {
 		if len(want) < c.atLeast {
 			t.Errorf("%s: only %d CVEs fixed after %s in the changelog", c.source, len(want), c.installed)
 		}
+		t.Logf("%s %s: the changelog names %d CVEs fixed later; %d matched", c.source, c.installed, len(want), len(got[i]))
 		if len(got[i]) != len(want) {
 			t.Errorf("%s %s: %d matches, the changelog says %d CVEs were fixed later", c.source, c.installed, len(got[i]), len(want))
 		}
