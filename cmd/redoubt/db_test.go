@@ -76,8 +76,8 @@ func TestDBCommands(t *testing.T) {
 		t.Fatalf("update: exit %d\n%s\n%s", code, out, stderr)
 	}
 	out, _, code = execRedoubt(t, "db", "update", "--mirror", srv.URL, "--ecosystem", "npm")
-	if code != exitOK {
-		t.Fatalf("update: exit %d %s", code, out)
+	if code != exitOK || !strings.Contains(out, "is up to date") {
+		t.Fatalf("second update of an unchanged mirror: exit %d %s", code, out)
 	}
 
 	out, _, code = execRedoubt(t, "db", "status")

@@ -183,8 +183,8 @@ func (b *builder) addRecord(ctx context.Context, r *Record) error {
 
 // addSource records where one ecosystem's data came from.
 func (b *builder) addSource(ctx context.Context, s Source) error {
-	_, err := b.tx.ExecContext(ctx, `INSERT OR REPLACE INTO sources(ecosystem, url, updated, fetched, sha256, size, records, skipped) VALUES(?,?,?,?,?,?,?,?)`,
-		s.Ecosystem, s.URL, s.Updated.UTC().Format(time.RFC3339), s.Fetched.UTC().Format(time.RFC3339), s.SHA256, s.Size, s.Records, s.Skipped)
+	_, err := b.tx.ExecContext(ctx, `INSERT OR REPLACE INTO sources(ecosystem, url, updated, fetched, sha256, size, records, skipped, etag) VALUES(?,?,?,?,?,?,?,?,?)`,
+		s.Ecosystem, s.URL, s.Updated.UTC().Format(time.RFC3339), s.Fetched.UTC().Format(time.RFC3339), s.SHA256, s.Size, s.Records, s.Skipped, s.ETag)
 	return err
 }
 

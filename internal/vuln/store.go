@@ -21,7 +21,7 @@ const FileName = "vuln.db"
 
 // schemaVersion changes whenever the tables change; a database of another version is refused
 // with a message to update it.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // ErrNoDatabase is returned by Open when there is no database to open.
 var ErrNoDatabase = errors.New("no vulnerability database")
@@ -30,7 +30,7 @@ const schema = `
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources(ecosystem TEXT PRIMARY KEY, url TEXT NOT NULL, updated TEXT NOT NULL,
 	fetched TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, records INTEGER NOT NULL,
-	skipped INTEGER NOT NULL);
+	skipped INTEGER NOT NULL, etag TEXT NOT NULL);
 CREATE TABLE vulns(id INTEGER PRIMARY KEY, vid TEXT NOT NULL UNIQUE, modified TEXT NOT NULL,
 	withdrawn INTEGER NOT NULL, aliases TEXT, summary TEXT, rating TEXT, refs TEXT);
 CREATE TABLE affected(vuln INTEGER NOT NULL, ecosystem TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL);
@@ -66,7 +66,9 @@ type Source struct {
 	Fetched time.Time `json:"fetched"`
 	SHA256  string    `json:"sha256"`
 	Size    int64     `json:"size"`
-	Records int       `json:"records"`
+	// ETag is the server's entity tag, for conditional updates.
+	ETag    string `json:"etag,omitempty"`
+	Records int    `json:"records"`
 	// Skipped counts records that could not be read; the rest were imported.
 	Skipped int `json:"skipped"`
 }
@@ -192,14 +194,14 @@ func (d *DB) load(path string) error {
 	s.Built, _ = time.Parse(time.RFC3339, meta["built"])
 	s.Vulnerabilities, _ = strconv.Atoi(meta["vulns"])
 	s.Withdrawn, _ = strconv.Atoi(meta["withdrawn"])
-	rows, err = d.db.QueryContext(ctx, `SELECT ecosystem, url, updated, fetched, sha256, size, records, skipped FROM sources ORDER BY ecosystem`)
+	rows, err = d.db.QueryContext(ctx, `SELECT ecosystem, url, updated, fetched, sha256, size, records, skipped, etag FROM sources ORDER BY ecosystem`)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var src Source
 		var updated, fetched string
-		if err := rows.Scan(&src.Ecosystem, &src.URL, &updated, &fetched, &src.SHA256, &src.Size, &src.Records, &src.Skipped); err != nil {
+		if err := rows.Scan(&src.Ecosystem, &src.URL, &updated, &fetched, &src.SHA256, &src.Size, &src.Records, &src.Skipped, &src.ETag); err != nil {
 			rows.Close()
 			return err
 		}

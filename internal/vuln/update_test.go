@@ -5,7 +5,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/md5"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -326,5 +328,81 @@ func TestStalledDownload(t *testing.T) {
 	}
 	if len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Error(), "nothing received for 300ms") {
 		t.Errorf("failure: %v", res.Failed)
+	}
+}
+
+// TestConditionalUpdate: a second update asks "modified since?" and keeps what has not changed
+// without downloading it again; a source that changed is fetched and the rest kept.
+func TestConditionalUpdate(t *testing.T) {
+	mirror := mirrorDir(t, map[string][]string{"Go": goVulnDBFiles(t), "npm": ghsaFiles(t)})
+	past := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
+	for _, p := range []string{"Go/all.zip", "npm/all.zip"} {
+		os.Chtimes(filepath.Join(mirror, p), past, past)
+	}
+	var bodies int
+	fs := http.FileServer(http.Dir(mirror))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		fs.ServeHTTP(rec, r)
+		if rec.Code == http.StatusOK {
+			bodies++
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	o := UpdateOptions{Mirror: srv.URL, Ecosystems: []string{"Go", "npm"}}
+	if _, err := Update(context.Background(), dir, o); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(filepath.Join(dir, FileName))
+	bodies = 0
+	res, err := Update(context.Background(), dir, o)
+	if err != nil || !res.Unchanged || bodies != 0 {
+		t.Fatalf("second update: unchanged %v, %d downloads, %v", res.Unchanged, bodies, err)
+	}
+	after, _ := os.Stat(filepath.Join(dir, FileName))
+	if !os.SameFile(before, after) {
+		t.Error("an unchanged update replaced the database")
+	}
+	// npm changes upstream: only it is downloaded; Go is kept from the previous database.
+	writeExport(t, filepath.Join(mirror, "npm", "all.zip"), ghsaFiles(t)[:2])
+	bodies = 0
+	res, err = Update(context.Background(), dir, o)
+	if err != nil || res.Unchanged || bodies != 1 {
+		t.Fatalf("third update: unchanged %v, %d downloads, %v", res.Unchanged, bodies, err)
+	}
+	if s := res.Status; s.Ecosystems["npm"] != 2 || s.Ecosystems["Go"] < 4700 || !s.Sources[0].Updated.Equal(past.UTC()) {
+		t.Errorf("after a partial change: %v %+v", s.Ecosystems, s.Sources[0])
+	}
+}
+
+// TestDownloadChecksum: a download whose MD5 differs from the bucket's X-Goog-Hash is refused.
+func TestDownloadChecksum(t *testing.T) {
+	body := zipOf(t, map[string][]byte{"a.json": []byte(rec("X-1", `"affected":[]`))})
+	sum := md5.Sum(body)
+	for _, tc := range []struct {
+		hash string
+		ok   bool
+	}{
+		{"crc32c=AAAAAA==, md5=" + base64.StdEncoding.EncodeToString(sum[:]), true},
+		{"crc32c=AAAAAA==, md5=" + base64.StdEncoding.EncodeToString(make([]byte, 16)), false},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Goog-Hash", tc.hash)
+			w.Write(body)
+		}))
+		res, err := Update(context.Background(), t.TempDir(), UpdateOptions{Mirror: srv.URL, Ecosystems: []string{"npm"}})
+		srv.Close()
+		if tc.ok && err != nil {
+			t.Errorf("matching MD5: %v", err)
+		}
+		if !tc.ok && (err == nil || len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Error(), "damaged in transit")) {
+			t.Errorf("wrong MD5: %v %v", err, res)
+		}
 	}
 }
