@@ -70,6 +70,7 @@ type exception struct {
 	Resource        *finding.Selector  `yaml:"resource"`
 	Images          []string           `yaml:"images"`
 	Packages        []string           `yaml:"packages"`
+	PURLs           []string           `yaml:"purls"`
 	Reason          string             `yaml:"reason"`
 	Owner           string             `yaml:"owner"`
 	Expires         string             `yaml:"expires"`
@@ -230,7 +231,7 @@ func exceptionLines(root *yaml.Node) []int {
 func (e exception) toException(file string, line int) (finding.Exception, error) {
 	ex := finding.Exception{
 		Checks: e.Checks, Vulnerabilities: e.Vulnerabilities, Resources: e.Resources,
-		Images: e.Images, Packages: e.Packages,
+		Images: e.Images, Packages: e.Packages, PURLs: e.PURLs,
 		Reason: e.Reason, Owner: e.Owner, Source: "config", File: file, Line: line,
 		Justification: e.Justification,
 	}
