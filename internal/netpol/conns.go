@@ -100,9 +100,6 @@ func PortConns(p Protocol, from, to int32) ConnSet {
 	return c
 }
 
-// ProtocolConns is every port of one protocol.
-func ProtocolConns(p Protocol) ConnSet { return PortConns(p, MinPort, MaxPort) }
-
 // IsEmpty reports whether the set allows nothing.
 func (c ConnSet) IsEmpty() bool {
 	return !c.Other && len(c.ports[TCP]) == 0 && len(c.ports[UDP]) == 0 && len(c.ports[SCTP]) == 0

@@ -85,9 +85,6 @@ var (
 	allIPv6 = IPRange{addr{v6: true}, addr{v6: true, hi: ^uint64(0), lo: ^uint64(0)}}
 )
 
-// AllAddresses is every IPv4 and IPv6 address.
-func AllAddresses() IPSet { return IPSet{allIPv4, allIPv6} }
-
 func prefixRange(p netip.Prefix) IPRange {
 	p = p.Masked()
 	from := addrOf(p.Addr())

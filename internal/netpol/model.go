@@ -90,7 +90,8 @@ type Options struct {
 	PodCIDRs []netip.Prefix
 }
 
-// Analysis is the compiled connectivity model of one snapshot.
+// Analysis is the compiled connectivity model of one snapshot. It caches what it computes, so
+// it is not safe for concurrent use.
 type Analysis struct {
 	Snapshot *inventory.Snapshot
 	// Problems are policies the API server would refuse; they are left out of the analysis.

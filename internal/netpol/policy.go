@@ -621,12 +621,11 @@ func ingressPeers(from []anpv1alpha1.AdminNetworkPolicyIngressPeer) []anpv1alpha
 }
 
 func (c *compiler) adminCommon(p *policy, subj anpv1alpha1.AdminNetworkPolicySubject) bool {
-	s, desc, err := namespacedPods(subj.Namespaces, subj.Pods, "spec.subject", c.usePodKeys)
+	s, _, err := namespacedPods(subj.Namespaces, subj.Pods, "spec.subject", c.usePodKeys)
 	if err != nil {
 		c.refuse(p.ref, "%v", err)
 		return false
 	}
-	_ = desc
 	p.subject = s
 	return true
 }
