@@ -252,6 +252,11 @@ func Analyze(s *inventory.Snapshot, opts Options) *Analysis {
 	}
 	a.noteUndefinedNamedPorts()
 	a.notePodLabels(c.podKeys)
+	for _, w := range s.Workloads {
+		if w.Template.Spec.HostNetwork {
+			a.Notes = append(a.Notes, fmt.Sprintf("%s uses the host's network: NetworkPolicy neither selects nor isolates it, and pod selectors never match it as a peer", WorkloadName(w)))
+		}
+	}
 	return a
 }
 
