@@ -23,7 +23,16 @@ func (a *Analysis) Connections() []Connection {
 	classes := a.realClasses()
 	for _, s := range classes {
 		se := Endpoint{cls: s}
-		for _, d := range classes {
+		// Where NetworkPolicy alone isolates the source's egress, only the classes its rules
+		// name can be reached.
+		candidates := classes
+		if eg := a.cachedBulk(Egress, s); eg.fast && !eg.all {
+			candidates = make([]*class, 0, len(eg.vec))
+			for id := range eg.vec {
+				candidates = append(candidates, a.classes[id])
+			}
+		}
+		for _, d := range candidates {
 			c := a.Allowed(se, Endpoint{cls: d})
 			if c.IsEmpty() {
 				continue
