@@ -2,9 +2,9 @@ package bench
 
 import (
 	"os"
-	"slices"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
