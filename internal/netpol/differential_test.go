@@ -235,7 +235,7 @@ func agree(t *testing.T, label string, got netpol.ConnSet, n *naive.Estate, src,
 
 func TestDifferentialAgainstNaiveEvaluator(t *testing.T) {
 	runs := 300
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		runs = 60
 	}
 	for i := range runs {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package netpol_test
+
+const raceEnabled = false
