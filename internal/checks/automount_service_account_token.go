@@ -27,11 +27,7 @@ var automountServiceAccountToken = registerWorkload(finding.Rule{
 	if serviceAccountBound(c.Snapshot, w.Namespace, sa) {
 		return
 	}
-	where := "in the cluster"
-	if c.Snapshot.Source.Kind == inventory.SourceManifests {
-		where = "in these manifests"
-	}
-	e.workload(w, "pods mount a token for service account %q, which no RoleBinding or ClusterRoleBinding %s grants anything", sa, where)
+	e.workload(w, "pods mount a token for service account %q, which no RoleBinding or ClusterRoleBinding grants anything", sa)
 })
 
 // tokenMounted reports whether the workload's pods get a service-account token.
