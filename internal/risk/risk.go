@@ -44,8 +44,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"redoubt.dev/redoubt/internal/access"
 	"redoubt.dev/redoubt/internal/finding"
