@@ -10,6 +10,7 @@ import (
 	"redoubt.dev/redoubt/internal/inventory"
 	"redoubt.dev/redoubt/internal/inventory/cluster"
 	"redoubt.dev/redoubt/internal/inventory/manifest"
+	"redoubt.dev/redoubt/internal/inventory/probe"
 )
 
 // sourceFlags choose what a command reads: manifest paths, or a live cluster spelled as kubectl
@@ -73,5 +74,7 @@ func (f *sourceFlags) load(ctx context.Context, cmd *cobra.Command, paths []stri
 	if err != nil {
 		return nil, &exitError{code: exitInput, err: err}
 	}
+	// What no object holds: the API server's answer to anonymous requests, the kubelets' configz.
+	probe.Observe(ctx, conn.Config, snap)
 	return snap, nil
 }

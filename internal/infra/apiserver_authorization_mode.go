@@ -19,6 +19,10 @@ func authorizationModes(i *controlplane.Instance) (modes []string, ok bool) {
 			modes = append(modes, m)
 		}
 	}
+	if len(modes) == 0 {
+		// kube-apiserver's default when neither flag is given (pkg/kubeapiserver/options).
+		modes = []string{"AlwaysAllow"}
+	}
 	return modes, true
 }
 

@@ -184,6 +184,9 @@ func (c *Context) judgeComponents() []finding.Finding {
 				}
 			}
 			reason := fmt.Sprintf("no %s static pod in kube-system: it runs outside the cluster's view; run `redoubt node audit` on a control-plane node", comp)
+			if ns := c.Snapshot.Source.Namespace; ns != "" && ns != "kube-system" {
+				reason = fmt.Sprintf("the scan was limited to namespace %s, so kube-system's static pods were not read", ns)
+			}
 			if c.Platform.Managed() {
 				reason = fmt.Sprintf("the control plane is managed by %s (%s), which hides its %s configuration", c.Platform.Name, c.Platform.Evidence, comp)
 			}
