@@ -99,6 +99,6 @@ scanned and reported).`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newScanCmd(), newInventoryCmd(), newChecksCmd(), newVersionCmd(), newRiskCmd(), newNodeCmd())
+	root.AddCommand(newScanCmd(), newInventoryCmd(), newChecksCmd(), newVersionCmd(), newRiskCmd(), newNodeCmd(), newAccessCmd())
 	return root
 }
