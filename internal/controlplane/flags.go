@@ -251,6 +251,9 @@ func (f *Flags) Value(name string) string {
 	spec := f.spec.Flags[name]
 	vals, ok := f.given[name]
 	if !ok {
+		if spec.list() {
+			return strings.Join(splitDefault(spec.Default), ",")
+		}
 		return spec.Default
 	}
 	switch {

@@ -99,7 +99,21 @@ func kubeletSettings(flags *Flags, c *inventory.Component) (*KubeletSettings, []
 			from = "config file " + c.Origin.File
 		}
 	}
-	configUsed := doc != nil || (flags != nil && flags.Given("config"))
+	// Without the configuration document the kubelet read, any verdict would be a guess.
+	needsDoc := c.ConfigSource != "" || (flags != nil && flags.Given("config"))
+	if needsDoc && doc == nil {
+		if len(problems) == 0 {
+			switch {
+			case c.Error != "":
+			case flags != nil && flags.Given("config"):
+				problems = append(problems, fmt.Sprintf("the kubelet reads --config %s, which could not be read here", flags.Value("config")))
+			default:
+				problems = append(problems, "no kubelet configuration was read")
+			}
+		}
+		return nil, problems
+	}
+	configUsed := doc != nil
 	for _, ks := range kubeletKeys {
 		switch {
 		case flags != nil && flags.Given(ks.flag):
@@ -114,9 +128,6 @@ func kubeletSettings(flags *Flags, c *inventory.Component) (*KubeletSettings, []
 		default:
 			k.values[ks.key] = Setting{Value: SpecFor(Kubelet).Flags[ks.flag].Default, From: "default"}
 		}
-	}
-	if flags != nil && flags.Given("config") && len(c.Config) == 0 && c.ConfigSource != "configz" {
-		problems = append(problems, fmt.Sprintf("the kubelet reads --config %s, which could not be read here; settings it may hold are shown as their defaults", flags.Value("config")))
 	}
 	return k, problems
 }

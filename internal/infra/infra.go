@@ -217,6 +217,9 @@ func (c *Context) judge(chk *componentCheck, inst *controlplane.Instance) verdic
 		return unknown("its command line could not be read")
 	}
 	if inst.Component == controlplane.Kubelet && inst.Kubelet == nil {
+		if len(inst.Problems) > 0 {
+			return unknown("%s", strings.Join(inst.Problems, "; "))
+		}
 		return unknown("its configuration could not be read")
 	}
 	return chk.judge(c, inst)
