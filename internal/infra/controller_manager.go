@@ -5,7 +5,8 @@ import (
 	"redoubt.dev/redoubt/internal/finding"
 )
 
-// controllerManagerProfiling forbids the controller manager's /debug/pprof (on by default).
+// controllerManagerProfiling forbids the controller manager's /debug/pprof (on by default). With
+// --secure-port=0 nothing is served and the check passes.
 var controllerManagerProfiling = registerComponent(controlplane.ControllerManager, finding.Rule{
 	ID:          "controller-manager-profiling",
 	Title:       "Controller manager profiling is on",
@@ -15,13 +16,16 @@ var controllerManagerProfiling = registerComponent(controlplane.ControllerManage
 	Description: "kube-controller-manager serves /debug/pprof (--profiling defaults to true), revealing internals and letting callers load it.",
 	Remediation: "Set --profiling=false on kube-controller-manager.",
 }, func(c *Context, i *controlplane.Instance) verdict {
+	if servesNothing(i) {
+		return pass()
+	}
 	return boolFlag(i, "profiling", false, "/debug/pprof is served")
 })
 
 // controllerManagerBindAddress requires the controller manager's secure port to listen on the
 // loopback address only (--bind-address, default 0.0.0.0): nothing off the node needs it, and
 // its health, metrics and (with profiling) debug endpoints should not be reachable from the
-// network.
+// network. With --secure-port=0 nothing listens and the check passes.
 var controllerManagerBindAddress = registerComponent(controlplane.ControllerManager, finding.Rule{
 	ID:          "controller-manager-bind-address",
 	Title:       "Controller manager listens on the network",
@@ -31,6 +35,9 @@ var controllerManagerBindAddress = registerComponent(controlplane.ControllerMana
 	Description: "kube-controller-manager's secure port listens on every interface (--bind-address defaults to 0.0.0.0), exposing its endpoints to the network.",
 	Remediation: "Set --bind-address=127.0.0.1 on kube-controller-manager.",
 }, func(c *Context, i *controlplane.Instance) verdict {
+	if servesNothing(i) {
+		return pass()
+	}
 	if addr := i.Flags.Value("bind-address"); !loopback(addr) {
 		return fail("%s: the secure port is reachable from the network", i.Flags.Describe("bind-address")).with("bindAddress", addr)
 	}

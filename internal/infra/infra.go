@@ -302,3 +302,9 @@ func loopback(addr string) bool {
 	}
 	return strings.HasPrefix(addr, "127.")
 }
+
+// servesNothing reports whether a controller manager or scheduler has its secure port turned
+// off (--secure-port=0): then neither its bind address nor its profiling endpoints are exposed.
+func servesNothing(i *controlplane.Instance) bool {
+	return strings.TrimSpace(i.Flags.Value("secure-port")) == "0"
+}
