@@ -107,7 +107,7 @@ func permissionCheck(id string, clusterWideOnly bool) func(c *Context, rule *fin
 			var allowed []string
 			var via []string
 			for i := range b.Rules {
-				reqs := perm.Allows(&b.Rules[i])
+				reqs := perm.Allows(&b.Rules[i], b.ClusterWide())
 				if len(reqs) == 0 {
 					continue
 				}

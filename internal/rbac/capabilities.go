@@ -94,10 +94,26 @@ func PermissionByID(id string) *Permission {
 	return nil
 }
 
-// Allows reports which of the permission's requests a rule allows.
-func (p *Permission) Allows(rule *rbacv1.PolicyRule) []Request {
+// clusterScoped are the resources among Permissions' requests that have no namespace: a
+// RoleBinding cannot grant them, whatever its role says. Escalating a ClusterRole is checked
+// without a namespace too; binding one is checked in the binding's namespace.
+var clusterScoped = map[string]bool{"nodes": true, "certificatesigningrequests": true, "mutatingwebhookconfigurations": true,
+	"validatingwebhookconfigurations": true, "users": true, "groups": true, "uids": true, "userextras": true}
+
+// ClusterScoped reports whether only a ClusterRoleBinding can allow the request.
+func ClusterScoped(r Request) bool {
+	return clusterScoped[r.Resource] || (r.Resource == "clusterroles" && r.Verb == "escalate")
+}
+
+// Allows reports which of the permission's requests a rule allows, in every namespace (a
+// ClusterRoleBinding's rule) or in one (a RoleBinding's, which cannot reach cluster-scoped
+// resources).
+func (p *Permission) Allows(rule *rbacv1.PolicyRule, clusterWide bool) []Request {
 	var out []Request
 	for _, r := range p.Requests {
+		if !clusterWide && ClusterScoped(r) {
+			continue
+		}
 		if RuleAllows(rule, r) {
 			out = append(out, r)
 		}
@@ -152,7 +168,7 @@ func (p *Policy) CapabilitiesOf(u User) []Reach {
 			add(ClusterAdmin, g)
 		}
 		for i := range Permissions {
-			if len(Permissions[i].Allows(&g.Rule)) > 0 {
+			if len(Permissions[i].Allows(&g.Rule, g.Binding.ClusterWide())) > 0 {
 				add(Permissions[i].Class, g)
 			}
 		}
