@@ -282,10 +282,19 @@ func Covers(holders []Holder, u User) bool {
 	return false
 }
 
-// Grants lists every rule that reaches the user, through every binding whose subjects name it.
+// Grants lists every rule that reaches the user, through every binding whose subjects name it,
+// in the policy's binding order.
 func (p *Policy) Grants(u User) []Grant {
+	var candidates []*Binding
+	for _, k := range userKeys(u) {
+		candidates = append(candidates, p.bySubject[k]...)
+	}
+	slices.SortFunc(candidates, func(a, b *Binding) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	candidates = slices.Compact(candidates)
 	var out []Grant
-	for _, b := range p.Bindings {
+	for _, b := range candidates {
 		for _, s := range b.Subjects {
 			if !appliesTo(u, s, b) {
 				continue

@@ -88,6 +88,40 @@ type Policy struct {
 
 	clusterRoles map[string]*Role
 	roles        map[string]*Role
+	// bySubject indexes bindings by the identities their subjects name (subjectKey), so that
+	// Grants does not walk every binding for every workload.
+	bySubject map[string][]*Binding
+}
+
+// subjectKey is how a subject names an identity: "u/NAME", "g/NAME" or "sa/NAMESPACE/NAME" (a
+// service account's namespace defaulted as the authorizer does; "" when it names nobody).
+func subjectKey(s rbacv1.Subject, b *Binding) string {
+	switch s.Kind {
+	case rbacv1.UserKind:
+		return "u/" + s.Name
+	case rbacv1.GroupKind:
+		return "g/" + s.Name
+	case rbacv1.ServiceAccountKind:
+		if ns := subjectNamespace(s, b); ns != "" {
+			return "sa/" + ns + "/" + s.Name
+		}
+	}
+	return ""
+}
+
+// userKeys are the subject keys that can name a user.
+func userKeys(u User) []string {
+	keys := make([]string, 0, len(u.Groups)+2)
+	if u.Name != "" {
+		keys = append(keys, "u/"+u.Name)
+	}
+	if ns, name, ok := u.serviceAccount(); ok {
+		keys = append(keys, "sa/"+ns+"/"+name)
+	}
+	for _, g := range u.Groups {
+		keys = append(keys, "g/"+g)
+	}
+	return keys
 }
 
 // Options change how a policy is built.
@@ -169,6 +203,16 @@ func NewPolicy(s *inventory.Snapshot, opts Options) *Policy {
 	slices.SortFunc(p.Bindings, func(a, b *Binding) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
+	p.bySubject = map[string][]*Binding{}
+	for _, b := range p.Bindings {
+		seen := map[string]bool{}
+		for _, s := range b.Subjects {
+			if k := subjectKey(s, b); k != "" && !seen[k] {
+				seen[k] = true
+				p.bySubject[k] = append(p.bySubject[k], b)
+			}
+		}
+	}
 	slices.SortFunc(p.ClusterRoles, func(a, b *Role) int { return cmp.Compare(a.Name, b.Name) })
 	slices.SortFunc(p.Roles, func(a, b *Role) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))

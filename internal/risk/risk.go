@@ -89,7 +89,9 @@ type WorkloadRisk struct {
 	Kind      string   `json:"kind"`
 	Name      string   `json:"name"`
 	Score     float64  `json:"score"`
-	Factors   []Factor `json:"factors"`
+	// Factors lists the factors that add points or have facts to show, in the order of the
+	// formula; a factor left out counts zero.
+	Factors []Factor `json:"factors"`
 }
 
 // Key is namespace/Kind/name.
@@ -126,6 +128,10 @@ func ExposureChecks() []string { return slices.Clone(exposureChecks) }
 func Rank(s *inventory.Snapshot, findings []finding.Finding) *Ranking {
 	byWorkload, byImage := index(findings)
 	acc := access.ForWorkloads(s)
+	policies := map[string][]*inventory.NetworkPolicy{}
+	for _, np := range s.NetworkPolicies {
+		policies[np.Namespace] = append(policies[np.Namespace], np)
+	}
 	images := imagesOf(s)
 	out := &Ranking{Formula: Formula, Workloads: make([]WorkloadRisk, 0, len(s.Workloads))}
 	for _, w := range s.Workloads {
@@ -135,7 +141,7 @@ func Rank(s *inventory.Snapshot, findings []finding.Finding) *Ranking {
 			fs = append(fs, byImage[ref]...)
 		}
 		fs = dedupe(fs)
-		exposure := exposureFactor(s, w, fs)
+		exposure := exposureFactor(policies[w.Namespace], w, fs)
 		base := []Factor{
 			vulnerabilityFactor(fs),
 			findingFactor(fs),
@@ -149,9 +155,13 @@ func Rank(s *inventory.Snapshot, findings []finding.Finding) *Ranking {
 			sum += f.Points
 		}
 		wr.Score = round(exposure.Points + sum*(1+exposure.Points/50))
-		wr.Factors = append([]Factor{base[0], base[1], exposure}, base[2:]...)
-		for i := range wr.Factors {
-			wr.Factors[i].Points = round(wr.Factors[i].Points)
+		// Factors that add nothing and have nothing to show are left out: zero is the default.
+		for _, f := range append([]Factor{base[0], base[1], exposure}, base[2:]...) {
+			if f.Points == 0 && len(f.Items) == 0 {
+				continue
+			}
+			f.Points = round(f.Points)
+			wr.Factors = append(wr.Factors, f)
 		}
 		out.Workloads = append(out.Workloads, wr)
 	}
@@ -212,8 +222,24 @@ func imagesOf(s *inventory.Snapshot) map[string][]string {
 // dedupe drops findings seen twice (a workload finding that also names its image) and sorts
 // them, so that sums never depend on input order.
 func dedupe(fs []*finding.Finding) []*finding.Finding {
-	slices.SortFunc(fs, func(a, b *finding.Finding) int { return cmp.Compare(a.Key(), b.Key()) })
-	return slices.CompactFunc(fs, func(a, b *finding.Finding) bool { return a.Key() == b.Key() })
+	if len(fs) < 2 {
+		return fs
+	}
+	type keyed struct {
+		key string
+		f   *finding.Finding
+	}
+	ks := make([]keyed, len(fs))
+	for i, f := range fs {
+		ks[i] = keyed{f.Key(), f}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return cmp.Compare(a.key, b.key) })
+	ks = slices.CompactFunc(ks, func(a, b keyed) bool { return a.key == b.key })
+	out := fs[:0]
+	for _, k := range ks {
+		out = append(out, k.f)
+	}
+	return out
 }
 
 func vulnerabilityFactor(fs []*finding.Finding) Factor {
@@ -305,7 +331,7 @@ func compactCounts(items []string) []string {
 	return out
 }
 
-func exposureFactor(s *inventory.Snapshot, w *inventory.Workload, fs []*finding.Finding) Factor {
+func exposureFactor(policies []*inventory.NetworkPolicy, w *inventory.Workload, fs []*finding.Finding) Factor {
 	f := Factor{Name: FactorExposure}
 	external, wide := false, false
 	for _, svc := range w.Services {
@@ -333,7 +359,7 @@ func exposureFactor(s *inventory.Snapshot, w *inventory.Workload, fs []*finding.
 			f.Items = append(f.Items, x.Message)
 		}
 	}
-	if !isolated(s, w) {
+	if !isolated(policies, w) {
 		wide = true
 		f.Items = append(f.Items, "no NetworkPolicy isolates its pods' ingress: any pod in the cluster can connect")
 	}
@@ -364,11 +390,11 @@ func exposureKind(svc *inventory.Service) string {
 // isolated reports whether some NetworkPolicy of the workload's namespace selects its pods for
 // ingress: then only what the policies allow reaches it (the network analysis says what that
 // is). Host-network pods are never isolated by NetworkPolicy.
-func isolated(s *inventory.Snapshot, w *inventory.Workload) bool {
+func isolated(policies []*inventory.NetworkPolicy, w *inventory.Workload) bool {
 	if w.Template.Spec.HostNetwork {
 		return false
 	}
-	for _, np := range s.NetworkPoliciesIn(w.Namespace) {
+	for _, np := range policies {
 		if !slices.Contains(np.Spec.PolicyTypes, "Ingress") {
 			continue
 		}
