@@ -99,6 +99,8 @@ scanned and reported).`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newScanCmd(), newInventoryCmd(), newChecksCmd(), newVersionCmd(), newRiskCmd(), newNodeCmd(), newAccessCmd())
+	root.AddCommand(newScanCmd(), newInventoryCmd(), newChecksCmd(), newVersionCmd())
+	root.AddCommand(newDBCmd(), newVEXCmd())
+	root.AddCommand(newRiskCmd(), newNodeCmd(), newAccessCmd())
 	return root
 }

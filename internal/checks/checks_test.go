@@ -109,10 +109,14 @@ ephemeralContainers:
 			"apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb, namespace: ns}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}\nsubjects: [{kind: ServiceAccount, name: reader}]",
 		}, nil, []string{`ns/Pod/default-sa: pods mount a token for service account "default", which no RoleBinding or ClusterRoleBinding grants anything`,
 			`ns/Pod/sa-off-pod-on: pods mount a token for service account "quiet", which no RoleBinding or ClusterRoleBinding grants anything`}},
-		{"automount-service-account-token", "bound through the service-account groups", []string{
+		{"automount-service-account-token", "bound through the namespace's service-account group", []string{
 			pod("p", "containers: [{name: c, image: x}]"),
 			"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: all}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects: [{kind: Group, name: \"system:serviceaccounts:ns\", apiGroup: rbac.authorization.k8s.io}]",
 		}, nil, nil},
+		{"automount-service-account-token", "a binding for every account says nothing about this one", []string{
+			pod("p", "containers: [{name: c, image: x}]"),
+			"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: discovery}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:service-account-issuer-discovery}\nsubjects: [{kind: Group, name: \"system:serviceaccounts\", apiGroup: rbac.authorization.k8s.io}]",
+		}, nil, []string{`ns/Pod/p: pods mount a token for service account "default", which no RoleBinding or ClusterRoleBinding grants anything`}},
 		{"default-service-account", "default account with a token", []string{
 			pod("a", "containers: [{name: c, image: x}]"),
 			pod("b", "automountServiceAccountToken: false\ncontainers: [{name: c, image: x}]"),

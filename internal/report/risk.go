@@ -59,7 +59,7 @@ func RiskTable(w io.Writer, r *audit.Result, top int, opts Options) error {
 		}
 		head := fmt.Sprintf("%2d. %s", wr.Rank, wr.Key())
 		score := fmt.Sprintf("score %.1f", wr.Score)
-		p.line(p.paint(bold, head) + pad(width-len(head)-len(score), len(head)) + score)
+		p.line(p.paint(bold, head) + pad(width-len(head)-len(score)) + score)
 		for _, f := range wr.Factors {
 			if f.Points == 0 && len(f.Items) == 0 {
 				continue
