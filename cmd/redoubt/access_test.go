@@ -143,7 +143,7 @@ func TestNodeAuditStaticPodManifests(t *testing.T) {
 	}
 	// The hardened control plane has no infrastructure finding but the encryption configuration
 	// that is not on this machine; deploy checks still judge the static pods as workloads.
-	fs := scanJSON(t, "node", "audit", "--proc", "-", "--manifests", "../../internal/infra/testdata/hardened", "--kubelet-config", "-", "--node-name", "cp1")
+	fs := findingsOf(t, "node", "audit", "--proc", "-", "--manifests", "../../internal/infra/testdata/hardened", "--kubelet-config", "-", "--node-name", "cp1")
 	for _, f := range fs {
 		if f.Phase == "infra" && !(f.Check == "control-plane-not-assessable" && strings.Contains(f.Message, "encryption")) {
 			t.Errorf("hardened manifests: %s: %s", f.Check, f.Message)

@@ -162,8 +162,8 @@ func processesOf(t *testing.T, c *testenv.Cluster) map[string]int {
 	return out
 }
 
-// scanJSON runs a redoubt command with --format json and returns its findings.
-func scanJSON(t *testing.T, args ...string) []finding.Finding {
+// findingsOf runs a redoubt command with --format json and returns its findings.
+func findingsOf(t *testing.T, args ...string) []finding.Finding {
 	t.Helper()
 	code, out, errOut := redoubt(t, "", append(args, "--format", "json")...)
 	if code != 0 && code != 1 {
@@ -341,7 +341,7 @@ func TestControlPlaneWeakAndHardened(t *testing.T) {
 			api := pids["kube-apiserver"]
 
 			// The API server's process, read from /proc.
-			node := scanJSON(t, "node", "audit", "--pid", strconv.Itoa(api), "--manifests", "-", "--kubelet-config", "-", "--node-name", "cp1")
+			node := findingsOf(t, "node", "audit", "--pid", strconv.Itoa(api), "--manifests", "-", "--kubelet-config", "-", "--node-name", "cp1")
 			if got := verdicts(node, "kube-apiserver"); !slices.Equal(got, tt.wantAPIServer) {
 				t.Errorf("node audit of process %d:\n got  %v\n want %v", api, got, tt.wantAPIServer)
 			}
@@ -352,7 +352,7 @@ func TestControlPlaneWeakAndHardened(t *testing.T) {
 			// The same command line as a static pod manifest file.
 			dir := t.TempDir()
 			staticPodManifest(t, dir, api)
-			file := scanJSON(t, "scan", dir)
+			file := findingsOf(t, "scan", dir)
 			want := slices.DeleteFunc(slices.Clone(tt.wantAPIServer), func(s string) bool { return s == "apiserver-encryption-provider" })
 			if got := verdicts(file, "kube-apiserver"); !slices.Equal(got, want) {
 				t.Errorf("scan of the manifest file:\n got  %v\n want %v", got, want)
@@ -361,7 +361,7 @@ func TestControlPlaneWeakAndHardened(t *testing.T) {
 			// The live cluster, with the same command line as a Pod in kube-system.
 			createStaticPod(t, cs, api)
 			kubeconfig := c.KubeconfigPath
-			live := scanJSON(t, "scan", "--kubeconfig", kubeconfig)
+			live := findingsOf(t, "scan", "--kubeconfig", kubeconfig)
 			if got := verdicts(live, "kube-apiserver"); !slices.Equal(got, want) {
 				t.Errorf("scan of the cluster's kube-apiserver pod:\n got  %v\n want %v", got, want)
 			}

@@ -72,7 +72,7 @@ worker node (or in a privileged pod with the host's /proc and filesystem,
 			if err != nil {
 				return &exitError{code: exitInput, err: err}
 			}
-			res, err := audit.Run(cmd.Context(), snap, audit.Options{Config: cfg})
+			res, err := audit.Run(cmd.Context(), snap, audit.Options{Config: cfg, Releases: releaseCalendar(cmd)})
 			if err != nil {
 				return err
 			}

@@ -16,6 +16,7 @@ func newRiskCmd() *cobra.Command {
 		format     string
 		output     string
 		configFile string
+		vexFiles   []string
 		top        int
 		noColor    bool
 	)
@@ -45,11 +46,14 @@ formula is in docs/risk.md.`,
 			if err != nil {
 				return err
 			}
+			if err := applyVEX(cmd, cfg, vexFiles); err != nil {
+				return err
+			}
 			snap, err := source.load(cmd.Context(), cmd, args)
 			if err != nil {
 				return err
 			}
-			res, err := audit.Run(cmd.Context(), snap, audit.Options{Config: cfg})
+			res, err := audit.Run(cmd.Context(), snap, audit.Options{Config: cfg, Releases: releaseCalendar(cmd)})
 			if err != nil {
 				return err
 			}
@@ -80,5 +84,6 @@ formula is in docs/risk.md.`,
 	fl.StringVar(&configFile, "config", "", "policy file with exceptions and settings (default .redoubt.yaml in the scanned directory)")
 	fl.IntVar(&top, "top", 0, "show only the N workloads most at risk (0: all)")
 	fl.BoolVar(&noColor, "no-color", false, "never colour the output")
+	addVEXFlag(cmd, &vexFiles)
 	return cmd
 }

@@ -91,7 +91,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	if err != nil {
 		return err
 	}
-	res, err := audit.Run(cmd.Context(), snap, audit.Options{Config: cfg, PSSLevel: f.pssLevel})
+	res, err := audit.Run(cmd.Context(), snap, audit.Options{Config: cfg, PSSLevel: f.pssLevel, Releases: releaseCalendar(cmd)})
 	if err != nil {
 		return err
 	}

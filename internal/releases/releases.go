@@ -1,19 +1,18 @@
 // Package releases holds the Kubernetes release calendar: every minor release Redoubt knows, the
 // day it was released, the day its maintenance ends, and the newest patch release known to this
-// build. A copy is embedded so that version checks work offline; `redoubt db update` fetches a
-// newer copy (Update) into the database directory, and Load prefers whichever is newer.
+// build. A copy is embedded so that version checks work offline. `redoubt db update` fetches
+// FileName from its mirror's base beside the vulnerability data (the CLI registers it as one of
+// the database's extra files), and Load prefers that copy when it is newer.
 package releases
 
 import (
 	"bytes"
 	"cmp"
-	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,12 +21,9 @@ import (
 	"time"
 )
 
-// FileName is the calendar's file name, both in the database directory and under the mirror's
-// base URL (BASE/kubernetes/FileName).
+// FileName is the calendar's file name, under a mirror's base URL (BASE/FileName) and among the
+// vulnerability database's extra files.
 const FileName = "kubernetes-releases.json"
-
-// MirrorPath is where Update finds the calendar below a mirror's base URL.
-const MirrorPath = "kubernetes/" + FileName
 
 // MaxFileBytes caps a calendar file: the real one is a few kilobytes.
 const MaxFileBytes = 1 << 20
@@ -153,9 +149,9 @@ func Parse(name string, data []byte) (*Calendar, error) {
 	return &c, nil
 }
 
-// Load returns the calendar to use: the copy `redoubt db update` wrote into dir, when there is
-// one and it is newer than the embedded calendar, or else the embedded one. A copy that cannot be
-// read is an error: silently falling back would hide a broken update.
+// Load returns the calendar to use: dir/FileName (the copy `redoubt db update` fetched), when
+// there is one and it is newer than the embedded calendar, or else the embedded one. A copy that
+// cannot be read is an error: silently falling back would hide a broken update.
 func Load(dir string) (*Calendar, error) {
 	emb := Embedded()
 	if dir == "" {
@@ -190,61 +186,6 @@ func readLimited(path string) ([]byte, error) {
 		return nil, fmt.Errorf("release calendar %s: %w", path, err)
 	}
 	return data, nil
-}
-
-// Update fetches BASE/kubernetes/kubernetes-releases.json from a mirror, validates it, and
-// writes it into dir atomically. It refuses a calendar older than the one already in dir, so a
-// stale mirror cannot roll the data back. `redoubt db update` calls it beside the vulnerability
-// data.
-func Update(ctx context.Context, client *http.Client, baseURL, dir string) (*Calendar, error) {
-	if client == nil {
-		client = http.DefaultClient
-	}
-	url := strings.TrimRight(baseURL, "/") + "/" + MirrorPath
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, fmt.Errorf("release calendar %s: %w", url, err)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("release calendar %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("release calendar %s: HTTP %s", url, resp.Status)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("release calendar %s: %w", url, err)
-	}
-	c, err := Parse(url, data)
-	if err != nil {
-		return nil, err
-	}
-	if cur, err := Load(dir); err == nil && cur.Origin != "embedded" && c.Generated.Before(cur.Generated.Time) {
-		return nil, fmt.Errorf("release calendar %s: generated %s, older than the %s already in %s; not replacing it", url, c.Generated, cur.Generated, dir)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("release calendar: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+FileName+".*")
-	if err != nil {
-		return nil, fmt.Errorf("release calendar: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("release calendar %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("release calendar %s: %w", tmp.Name(), err)
-	}
-	path := filepath.Join(dir, FileName)
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return nil, fmt.Errorf("release calendar %s: %w", path, err)
-	}
-	c.Origin = path
-	return c, nil
 }
 
 // Newest returns the newest minor release in the calendar.

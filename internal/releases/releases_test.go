@@ -1,10 +1,7 @@
 package releases
 
 import (
-	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,59 +152,24 @@ func calendarGenerated(t *testing.T, generated, latest137 string) []byte {
 	return out
 }
 
-func TestUpdateAndLoad(t *testing.T) {
-	serve := calendarGenerated(t, "2027-01-10", "1.37.5")
-	var requests []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests = append(requests, r.URL.Path)
-		if r.URL.Path != "/mirror/"+MirrorPath {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(serve)
-	}))
-	defer srv.Close()
+func TestLoadPrefersANewerCopy(t *testing.T) {
 	dir := t.TempDir()
-
-	// Nothing downloaded yet: the embedded calendar.
 	c, err := Load(dir)
 	if err != nil || c.Origin != "embedded" {
-		t.Fatalf("Load before update = %v, %v; want the embedded calendar", c, err)
+		t.Fatalf("Load of an empty directory = %v, %v; want the embedded calendar", c, err)
 	}
-
-	c, err = Update(context.Background(), srv.Client(), srv.URL+"/mirror/", dir)
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, FileName), calendarGenerated(t, "2027-01-10", "1.37.5"), 0o644); err != nil {
 		t.Fatal(err)
-	}
-	if c.Newest().LatestPatch != "1.37.5" {
-		t.Errorf("updated calendar's 1.37 patch = %s", c.Newest().LatestPatch)
 	}
 	c, err = Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Origin != filepath.Join(dir, FileName) || c.Newest().LatestPatch != "1.37.5" {
-		t.Errorf("Load after update = %s with 1.37 patch %s; want the downloaded copy", c.Origin, c.Newest().LatestPatch)
+		t.Errorf("Load = %s with 1.37 patch %s; want the newer copy", c.Origin, c.Newest().LatestPatch)
 	}
 	if s := c.Assess(mustVersion(t, "v1.37.2"), day("2027-01-11")); s.Latest {
-		t.Error("after the update, 1.37.2 is still called the latest patch")
-	}
-
-	// A mirror serving an older calendar must not roll the data back.
-	serve = calendarGenerated(t, "2026-12-01", "1.37.3")
-	if _, err := Update(context.Background(), srv.Client(), srv.URL+"/mirror", dir); err == nil || !strings.Contains(err.Error(), "older") {
-		t.Errorf("Update with an older calendar: err = %v, want a refusal", err)
-	}
-	// A broken download leaves the good copy in place.
-	serve = []byte(`{"schemaVersion": 1,`)
-	if _, err := Update(context.Background(), srv.Client(), srv.URL+"/mirror", dir); err == nil {
-		t.Error("Update accepted a truncated calendar")
-	}
-	if c, err := Load(dir); err != nil || c.Newest().LatestPatch != "1.37.5" {
-		t.Errorf("after failed updates Load = %v, %v", c, err)
-	}
-	if _, err := Update(context.Background(), srv.Client(), srv.URL+"/elsewhere", dir); err == nil || !strings.Contains(err.Error(), "404") {
-		t.Errorf("Update from a mirror without the file: err = %v", err)
+		t.Error("with the newer calendar, 1.37.2 is still called the latest patch")
 	}
 }
 
