@@ -22,6 +22,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
@@ -137,6 +138,20 @@ func registerNode(t *testing.T, cs kubernetes.Interface, name string, ip net.IP,
 	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// anonymousStatus is what the API server answers a client without credentials.
+func anonymousStatus(t *testing.T, c *testenv.Cluster, path string) int {
+	t.Helper()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(c.CAPEM)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
+	resp, err := client.Get(c.Server + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // processesOf finds the PIDs of the cluster's processes: their command lines name its directory.
@@ -358,6 +373,19 @@ func TestControlPlaneWeakAndHardened(t *testing.T) {
 				t.Errorf("scan of the manifest file:\n got  %v\n want %v", got, want)
 			}
 
+			// A grant to anonymous users: a finding either way, and open to anyone only where
+			// anonymous authentication is on.
+			if _, err := cs.RbacV1().ClusterRoleBindings().Create(t.Context(), &rbacv1.ClusterRoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: "anonymous-view"},
+				Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:unauthenticated"}},
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+			}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := anonymousStatus(t, c, "/api/v1/namespaces/kube-system/pods"), map[bool]int{true: 200, false: 401}[tt.anonymous]; got != want {
+				t.Errorf("anonymous GET of kube-system's pods: %d, want %d", got, want)
+			}
+
 			// The live cluster, with the same command line as a Pod in kube-system.
 			createStaticPod(t, cs, api)
 			kubeconfig := c.KubeconfigPath
@@ -383,6 +411,17 @@ func TestControlPlaneWeakAndHardened(t *testing.T) {
 			}
 			if has(live, "kubernetes-version-unsupported") || has(live, "kubernetes-patch-outdated") || has(live, "kubelet-version-skew") {
 				t.Errorf("v1.37.2 with a v1.37.2 kubelet got a version finding")
+			}
+			// RBAC: the anonymous grant is reported; the API server's own roles and bindings,
+			// all present in the live cluster, are recognised as built in and are not.
+			var rbacFindings []string
+			for _, f := range live {
+				if strings.HasPrefix(f.Check, "rbac-") {
+					rbacFindings = append(rbacFindings, f.Check+" "+f.Resource.Name)
+				}
+			}
+			if !slices.Equal(rbacFindings, []string{"rbac-anonymous-grant anonymous-view"}) {
+				t.Errorf("RBAC findings on the live cluster: %v, want only the anonymous grant", rbacFindings)
 			}
 		})
 	}
