@@ -59,7 +59,9 @@ func role(kind, ns, name, rules string) string {
 
 func TestDangerousGrants(t *testing.T) {
 	sa := func(ns, n string) string { return "{kind: ServiceAccount, name: " + n + ", namespace: " + ns + "}" }
-	group := func(n string) string { return "{kind: Group, name: \"" + n + "\", apiGroup: rbac.authorization.k8s.io}" }
+	group := func(n string) string {
+		return "{kind: Group, name: \"" + n + "\", apiGroup: rbac.authorization.k8s.io}"
+	}
 	tests := []struct {
 		name string
 		docs []string

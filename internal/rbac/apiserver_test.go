@@ -368,7 +368,9 @@ func encodeDefaults(t *testing.T, d *defaults) []byte {
 	slices.SortFunc(d.ClusterRoles, func(a, b *rbacv1.ClusterRole) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(d.ClusterRoleBindings, func(a, b *rbacv1.ClusterRoleBinding) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(d.Roles, func(a, b *rbacv1.Role) int { return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name) })
-	slices.SortFunc(d.RoleBindings, func(a, b *rbacv1.RoleBinding) int { return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name) })
+	slices.SortFunc(d.RoleBindings, func(a, b *rbacv1.RoleBinding) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
 	var b strings.Builder
 	line := func(v any) string {
 		raw, err := json.Marshal(v)

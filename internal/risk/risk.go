@@ -83,12 +83,12 @@ type Ranking struct {
 
 // WorkloadRisk is one workload's score and its explanation.
 type WorkloadRisk struct {
-	Rank      int      `json:"rank"`
-	Cluster   string   `json:"cluster,omitempty"`
-	Namespace string   `json:"namespace"`
-	Kind      string   `json:"kind"`
-	Name      string   `json:"name"`
-	Score     float64  `json:"score"`
+	Rank      int     `json:"rank"`
+	Cluster   string  `json:"cluster,omitempty"`
+	Namespace string  `json:"namespace"`
+	Kind      string  `json:"kind"`
+	Name      string  `json:"name"`
+	Score     float64 `json:"score"`
 	// Factors lists the factors that add points or have facts to show, in the order of the
 	// formula; a factor left out counts zero.
 	Factors []Factor `json:"factors"`
