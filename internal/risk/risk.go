@@ -30,9 +30,9 @@
 // Every factor only ever adds, so more of anything never lowers a score; ranks are by score,
 // then by namespace, kind and name, so the order of the inputs never changes them.
 //
-// Findings reach the ranking by their resource (the workload) or, for image findings, by the
-// image reference or digest a workload runs, so the image and network analyzers feed it without
-// changes here. A network analyzer says how far a workload is reachable with a finding about the
+// Findings reach the ranking by their resource (the workload), or, for findings about something
+// other than a workload, by the image reference or digest a workload runs, so the image and
+// network analyzers feed it without changes here. A network analyzer says how far a workload is reachable with a finding about the
 // workload whose evidence has "reachability": "any-address" or "other-namespaces".
 package risk
 
@@ -126,7 +126,7 @@ func ExposureChecks() []string { return slices.Clone(exposureChecks) }
 // Rank scores and ranks every workload of the snapshot. findings are the audit's findings,
 // exceptions applied.
 func Rank(s *inventory.Snapshot, findings []finding.Finding) *Ranking {
-	byWorkload, byImage := index(findings)
+	byWorkload, byImage := index(s, findings)
 	acc := access.ForWorkloads(s)
 	policies := map[string][]*inventory.NetworkPolicy{}
 	for _, np := range s.NetworkPolicies {
@@ -178,8 +178,10 @@ func round(x float64) float64 { return math.Round(x*10) / 10 }
 
 func logPoints(weight, raw, scale float64) float64 { return weight * math.Log2(1+raw/scale) }
 
-// index groups unsuppressed findings by workload key and by image reference and digest.
-func index(fs []finding.Finding) (byWorkload, byImage map[string][]*finding.Finding) {
+// index groups unsuppressed findings by workload: a finding about a workload counts for it alone
+// (whatever image it names); a finding about something else that names an image (an image
+// scanned on its own) counts for every workload running that image, by reference or digest.
+func index(s *inventory.Snapshot, fs []finding.Finding) (byWorkload, byImage map[string][]*finding.Finding) {
 	byWorkload, byImage = map[string][]*finding.Finding{}, map[string][]*finding.Finding{}
 	for i := range fs {
 		f := &fs[i]
@@ -187,8 +189,10 @@ func index(fs []finding.Finding) (byWorkload, byImage map[string][]*finding.Find
 			continue
 		}
 		r := f.Resource
-		if r.Kind != "" && r.Name != "" {
-			byWorkload[r.Namespace+"/"+r.Kind+"/"+r.Name] = append(byWorkload[r.Namespace+"/"+r.Kind+"/"+r.Name], f)
+		if s.Workload(r.Namespace, r.Kind, r.Name) != nil {
+			k := r.Namespace + "/" + r.Kind + "/" + r.Name
+			byWorkload[k] = append(byWorkload[k], f)
+			continue
 		}
 		if f.Location.Image != "" {
 			byImage[f.Location.Image] = append(byImage[f.Location.Image], f)

@@ -331,3 +331,27 @@ func BenchmarkRankEstate10k(b *testing.B) {
 		}
 	}
 }
+
+// Findings about one workload never count for another that runs the same image; findings about
+// the image alone count for every workload that runs it.
+func TestImageAttribution(t *testing.T) {
+	s := load(t, deployment("a", ""), strings.Replace(deployment("b", ""), "registry.shop.internal/b:1.0", "registry.shop.internal/a:1.0", 1))
+	img := "registry.shop.internal/a:1.0"
+	aOnly := deployFinding("a", "image-mutable-tag", finding.High)
+	aOnly.Location.Image = img
+	comp := finding.Finding{Check: "image-has-shell", Phase: finding.PhaseBuild, Severity: finding.Low,
+		Resource: finding.Resource{Namespace: "ns", Kind: "Deployment", Name: "a", Container: "c"}, Location: finding.Location{Image: img}}
+	r := Rank(s, []finding.Finding{aOnly, comp})
+	a, _ := scoreOf(r, "a")
+	b, _ := scoreOf(r, "b")
+	if !(a > b) {
+		t.Errorf("a's own findings counted for b: a %.1f, b %.1f", a, b)
+	}
+	alone := vulnFinding(img, "CVE-9", finding.Critical, true)
+	r = Rank(s, []finding.Finding{alone})
+	a, _ = scoreOf(r, "a")
+	b, _ = scoreOf(r, "b")
+	if a != b || a == 0 {
+		t.Errorf("an image's own finding: a %.1f, b %.1f, want equal and above zero", a, b)
+	}
+}
