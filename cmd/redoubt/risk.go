@@ -49,6 +49,7 @@ formula is in docs/risk.md.`,
 			if err := applyVEX(cmd, cfg, vexFiles); err != nil {
 				return err
 			}
+			source.observe = true
 			snap, err := source.load(cmd.Context(), cmd, args)
 			if err != nil {
 				return err

@@ -87,6 +87,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	if err := applyVEX(cmd, cfg, f.vex); err != nil {
 		return err
 	}
+	f.source.observe = true
 	snap, err := f.source.load(cmd.Context(), cmd, args)
 	if err != nil {
 		return err

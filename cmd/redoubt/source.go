@@ -22,6 +22,9 @@ type sourceFlags struct {
 	values      []string
 	releaseName string
 	maxFileMiB  int64
+	// observe also reads what no object holds from a live cluster: the API server's answer to
+	// anonymous requests and the kubelets' configz (for the commands that audit it).
+	observe bool
 }
 
 func (f *sourceFlags) register(cmd *cobra.Command) {
@@ -74,7 +77,8 @@ func (f *sourceFlags) load(ctx context.Context, cmd *cobra.Command, paths []stri
 	if err != nil {
 		return nil, &exitError{code: exitInput, err: err}
 	}
-	// What no object holds: the API server's answer to anonymous requests, the kubelets' configz.
-	probe.Observe(ctx, conn.Config, snap)
+	if f.observe {
+		probe.Observe(ctx, conn.Config, snap)
+	}
 	return snap, nil
 }
