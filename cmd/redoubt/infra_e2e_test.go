@@ -382,8 +382,16 @@ func TestControlPlaneWeakAndHardened(t *testing.T) {
 			}, metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := anonymousStatus(t, c, "/api/v1/namespaces/kube-system/pods"), map[bool]int{true: 200, false: 401}[tt.anonymous]; got != want {
-				t.Errorf("anonymous GET of kube-system's pods: %d, want %d", got, want)
+			// The authorizer sees the new binding once its informer has: allow it a moment.
+			wantStatus := map[bool]int{true: 200, false: 401}[tt.anonymous]
+			status := 0
+			for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				if status = anonymousStatus(t, c, "/api/v1/namespaces/kube-system/pods"); status == wantStatus {
+					break
+				}
+			}
+			if status != wantStatus {
+				t.Errorf("anonymous GET of kube-system's pods: %d, want %d", status, wantStatus)
 			}
 
 			// The live cluster, with the same command line as a Pod in kube-system.

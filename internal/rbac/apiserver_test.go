@@ -178,6 +178,7 @@ func TestAuthorizeAgreesWithAPIServer(t *testing.T) {
 		}
 	}
 	waitForAggregation(t, cs, g.tag)
+	waitForAuthorizer(t, cs, u.namespaces[0], g.tag)
 
 	users := []User{
 		{Name: "u0", Groups: []string{"g0", "system:authenticated"}},
@@ -274,6 +275,45 @@ func TestAuthorizeAgreesWithAPIServer(t *testing.T) {
 	if cases < 2000 || allowed < cases/20 || allowed > cases*19/20 {
 		t.Errorf("the generated cases do not exercise both answers: %d cases, %d allowed", cases, allowed)
 	}
+}
+
+// waitForAuthorizer waits until the API server's authorizer has seen everything created so far:
+// it creates one more Role, RoleBinding, ClusterRole and ClusterRoleBinding, and asks until the
+// permissions they grant are allowed. Each kind reaches the authorizer through its own informer,
+// in order, so seeing the last object of a kind means seeing every earlier one.
+func waitForAuthorizer(t *testing.T, cs kubernetes.Interface, ns, tag string) {
+	t.Helper()
+	ctx := t.Context()
+	name := tag + "-sentinel"
+	rule := []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{"sentinel.redoubt.dev"}, Resources: []string{"sentinels"}}}
+	subject := []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: name}}
+	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rule}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, Subjects: subject,
+		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	roleRule := []rbacv1.PolicyRule{{Verbs: []string{"list"}, APIGroups: []string{"sentinel.redoubt.dev"}, Resources: []string{"sentinels"}}}
+	if _, err := cs.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: roleRule}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Subjects: subject,
+		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	allowed := func(verb string) bool {
+		sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{User: name,
+			ResourceAttributes: &authzv1.ResourceAttributes{Namespace: ns, Verb: verb, Group: "sentinel.redoubt.dev", Resource: "sentinels"}}}
+		got, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		return err == nil && got.Status.Allowed
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if allowed("get") && allowed("list") {
+			return
+		}
+	}
+	t.Fatal("the API server's authorizer did not catch up with the generated policy within 30s")
 }
 
 // waitForAggregation waits until the controller manager has filled the aggregated roles.
