@@ -42,6 +42,9 @@ type Config struct {
 	BreakGlassGroups []string
 	// MaxDatabaseAge is how old the vulnerability database may be before scans warn.
 	MaxDatabaseAge time.Duration
+	// ReleaseCalendarMaxAge is how old the Kubernetes release calendar may be before version
+	// checks say it is stale (kubernetes.releaseCalendarMaxAge).
+	ReleaseCalendarMaxAge time.Duration
 }
 
 // file is the on-disk shape of .redoubt.yaml.
@@ -59,6 +62,9 @@ type file struct {
 	Database struct {
 		MaxAge string `yaml:"maxAge"`
 	} `yaml:"database"`
+	Kubernetes struct {
+		ReleaseCalendarMaxAge string `yaml:"releaseCalendarMaxAge"`
+	} `yaml:"kubernetes"`
 }
 
 type exception struct {
@@ -80,7 +86,7 @@ type exception struct {
 
 // Default returns the policy used when no file is given.
 func Default() *Config {
-	return &Config{PSSLevel: "restricted", MaxDatabaseAge: 7 * 24 * time.Hour}
+	return &Config{PSSLevel: "restricted", MaxDatabaseAge: 7 * 24 * time.Hour, ReleaseCalendarMaxAge: 60 * 24 * time.Hour}
 }
 
 // Find returns the policy file that applies to a scan of these paths: .redoubt.yaml in the first
@@ -169,6 +175,13 @@ func Parse(name string, data []byte) (*Config, error) {
 			problems = append(problems, fmt.Sprintf("%s: database.maxAge: %v", name, err))
 		}
 		cfg.MaxDatabaseAge = d
+	}
+	if f.Kubernetes.ReleaseCalendarMaxAge != "" {
+		d, err := parseAge(f.Kubernetes.ReleaseCalendarMaxAge)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: kubernetes.releaseCalendarMaxAge: %v", name, err))
+		}
+		cfg.ReleaseCalendarMaxAge = d
 	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "\n"))
