@@ -44,6 +44,9 @@ type Config struct {
 	BreakGlassGroups []string
 	// MaxDatabaseAge is how old the vulnerability database may be before scans warn.
 	MaxDatabaseAge time.Duration
+	// ReleaseCalendarMaxAge is how old the Kubernetes release calendar may be before version
+	// checks say it is stale (kubernetes.releaseCalendarMaxAge).
+	ReleaseCalendarMaxAge time.Duration
 	// Network holds the settings of the network policy checks.
 	Network Network
 }
@@ -85,6 +88,9 @@ type file struct {
 		Sensitive []SensitiveSelector `yaml:"sensitive"`
 		PodCIDRs  []string            `yaml:"podCIDRs"`
 	} `yaml:"network"`
+	Kubernetes struct {
+		ReleaseCalendarMaxAge string `yaml:"releaseCalendarMaxAge"`
+	} `yaml:"kubernetes"`
 }
 
 type exception struct {
@@ -106,7 +112,7 @@ type exception struct {
 
 // Default returns the policy used when no file is given.
 func Default() *Config {
-	return &Config{PSSLevel: "restricted", MaxDatabaseAge: 7 * 24 * time.Hour}
+	return &Config{PSSLevel: "restricted", MaxDatabaseAge: 7 * 24 * time.Hour, ReleaseCalendarMaxAge: 60 * 24 * time.Hour}
 }
 
 // Find returns the policy file that applies to a scan of these paths: .redoubt.yaml in the first
@@ -214,6 +220,13 @@ func Parse(name string, data []byte) (*Config, error) {
 			continue
 		}
 		cfg.Network.PodCIDRs = append(cfg.Network.PodCIDRs, p.Masked())
+	}
+	if f.Kubernetes.ReleaseCalendarMaxAge != "" {
+		d, err := parseAge(f.Kubernetes.ReleaseCalendarMaxAge)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: kubernetes.releaseCalendarMaxAge: %v", name, err))
+		}
+		cfg.ReleaseCalendarMaxAge = d
 	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "\n"))
