@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"redoubt.dev/redoubt/internal/access"
@@ -15,6 +16,7 @@ import (
 	"redoubt.dev/redoubt/internal/finding"
 	"redoubt.dev/redoubt/internal/infra"
 	"redoubt.dev/redoubt/internal/inventory"
+	"redoubt.dev/redoubt/internal/netpol"
 	"redoubt.dev/redoubt/internal/netpol/netcheck"
 	"redoubt.dev/redoubt/internal/releases"
 	"redoubt.dev/redoubt/internal/risk"
@@ -30,6 +32,9 @@ type Options struct {
 	Now time.Time
 	// Releases is the Kubernetes release calendar version checks use; nil means the embedded one.
 	Releases *releases.Calendar
+
+	// network is the network analysis of this run, kept for the risk ranking.
+	network *netpol.Analysis
 }
 
 // Result is the outcome of a run.
@@ -67,7 +72,9 @@ var analyzers = []analyzer{
 		return access.Run(s, o.Config), nil
 	}},
 	{"network", func(_ context.Context, s *inventory.Snapshot, o *Options) ([]finding.Finding, error) {
-		return netcheck.Run(s, o.Config), nil
+		a, fs := netcheck.Analyze(s, o.Config)
+		o.network = a
+		return fs, nil
 	}},
 }
 
@@ -108,9 +115,31 @@ func Run(ctx context.Context, s *inventory.Snapshot, opts Options) (*Result, err
 	}
 	r.Findings = dedupe(all)
 	finding.Sort(r.Findings)
-	// The one stage after exceptions: the risk ranking reads every analyzer's findings.
-	r.Risk = risk.Rank(s, r.Findings)
+	// The one stage after exceptions: the risk ranking reads every analyzer's findings, and the
+	// network analysis for how far each workload can be reached.
+	r.Risk = risk.RankWithReach(s, r.Findings, reachFrom(opts.network))
 	return r, nil
+}
+
+// reachFrom turns the network analysis into the reachability the risk ranking weighs.
+func reachFrom(a *netpol.Analysis) risk.ReachFunc {
+	if a == nil {
+		return nil
+	}
+	return func(w *inventory.Workload) (bool, bool, []string) {
+		r := a.Reach(w)
+		var why []string
+		if len(r.Addresses) > 0 {
+			why = append(why, "the network policies let outside addresses connect: "+r.Addresses.String())
+		}
+		switch {
+		case r.AnyNamespace:
+			why = append(why, "the network policies let pods of any namespace connect")
+		case len(r.Namespaces) > 0:
+			why = append(why, "the network policies let pods of namespaces "+strings.Join(r.Namespaces, ", ")+" connect")
+		}
+		return len(r.Addresses) > 0, r.AnyNamespace || len(r.Namespaces) > 0, why
+	}
 }
 
 // dedupe drops findings identical to one already seen.

@@ -118,6 +118,8 @@ type Analysis struct {
 	cniGoverned map[string][]string
 	// anyNS is the probe standing for a pod in a namespace the snapshot does not know.
 	anyNS *Endpoint
+	// nsProbes stand for an unlabelled pod in each namespace of the snapshot, made on demand.
+	nsProbes map[string]Endpoint
 	// probes caches Probe's endpoints.
 	probes map[string]Endpoint
 	opts   Options

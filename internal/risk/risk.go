@@ -126,6 +126,17 @@ func ExposureChecks() []string { return slices.Clone(exposureChecks) }
 // Rank scores and ranks every workload of the snapshot. findings are the audit's findings,
 // exceptions applied.
 func Rank(s *inventory.Snapshot, findings []finding.Finding) *Ranking {
+	return RankWithReach(s, findings, nil)
+}
+
+// ReachFunc says how far a workload can be reached through the network, as the network analysis
+// computes it: from outside addresses, from pods of other namespaces, and why, one fact per line.
+type ReachFunc func(w *inventory.Workload) (addresses, otherNamespaces bool, why []string)
+
+// RankWithReach ranks like Rank, taking reachability from the network analysis. Without it
+// (reach nil), a workload counts as reachable from other namespaces when no NetworkPolicy of
+// its namespace selects it for ingress.
+func RankWithReach(s *inventory.Snapshot, findings []finding.Finding, reach ReachFunc) *Ranking {
 	byWorkload, byImage := index(s, findings)
 	acc := access.ForWorkloads(s)
 	policies := map[string][]*inventory.NetworkPolicy{}
@@ -141,7 +152,7 @@ func Rank(s *inventory.Snapshot, findings []finding.Finding) *Ranking {
 			fs = append(fs, byImage[ref]...)
 		}
 		fs = dedupe(fs)
-		exposure := exposureFactor(policies[w.Namespace], w, fs)
+		exposure := exposureFactor(policies[w.Namespace], w, fs, reach)
 		base := []Factor{
 			vulnerabilityFactor(fs),
 			findingFactor(fs),
@@ -335,7 +346,7 @@ func compactCounts(items []string) []string {
 	return out
 }
 
-func exposureFactor(policies []*inventory.NetworkPolicy, w *inventory.Workload, fs []*finding.Finding) Factor {
+func exposureFactor(policies []*inventory.NetworkPolicy, w *inventory.Workload, fs []*finding.Finding, reach ReachFunc) Factor {
 	f := Factor{Name: FactorExposure}
 	external, wide := false, false
 	for _, svc := range w.Services {
@@ -363,7 +374,15 @@ func exposureFactor(policies []*inventory.NetworkPolicy, w *inventory.Workload, 
 			f.Items = append(f.Items, x.Message)
 		}
 	}
-	if !isolated(policies, w) {
+	switch {
+	case reach != nil:
+		// Pod addresses are rarely routable from outside the cluster, so a policy that admits any
+		// address widens the exposure like one that admits any namespace; only Services and
+		// Ingresses make a workload reachable from outside.
+		addresses, other, why := reach(w)
+		wide = wide || other || addresses
+		f.Items = append(f.Items, why...)
+	case !isolated(policies, w):
 		wide = true
 		f.Items = append(f.Items, "no NetworkPolicy isolates its pods' ingress: any pod in the cluster can connect")
 	}

@@ -355,3 +355,24 @@ func TestImageAttribution(t *testing.T) {
 		t.Errorf("an image's own finding: a %.1f, b %.1f, want equal and above zero", a, b)
 	}
 }
+
+// The network analysis's answer, when given, decides how far a workload is reachable, and more
+// reach never lowers the score.
+func TestReachFromTheNetworkAnalysis(t *testing.T) {
+	s := load(t, deployment("w", ""))
+	reach := func(addresses, other bool) ReachFunc {
+		return func(*inventory.Workload) (bool, bool, []string) { return addresses, other, []string{"probe"} }
+	}
+	closed, _ := scoreOf(RankWithReach(s, nil, reach(false, false)), "w")
+	otherNS, _ := scoreOf(RankWithReach(s, nil, reach(false, true)), "w")
+	anyAddr, _ := scoreOf(RankWithReach(s, nil, reach(true, true)), "w")
+	if !(closed < otherNS && otherNS <= anyAddr) {
+		t.Errorf("scores closed %.1f, other namespaces %.1f, any address %.1f", closed, otherNS, anyAddr)
+	}
+	r := RankWithReach(s, nil, reach(true, false))
+	for _, f := range r.Workloads[0].Factors {
+		if f.Name == FactorExposure && (f.Points != 8 || !slices.Contains(f.Items, "probe")) {
+			t.Errorf("admitting outside addresses is reach beyond the namespace, not exposure outside the cluster: %+v", f)
+		}
+	}
+}

@@ -59,6 +59,13 @@ func register(rule finding.Rule, run func(*Context, *emitter)) *check {
 
 // Run analyses the snapshot's network policies and applies every network check.
 func Run(s *inventory.Snapshot, cfg *config.Config) []finding.Finding {
+	_, fs := Analyze(s, cfg)
+	return fs
+}
+
+// Analyze runs every network check and also returns the analysis they ran on, for callers that
+// ask it further questions (the risk ranking asks how far each workload can be reached).
+func Analyze(s *inventory.Snapshot, cfg *config.Config) (*netpol.Analysis, []finding.Finding) {
 	if cfg == nil {
 		cfg = config.Default()
 	}
@@ -72,7 +79,7 @@ func Run(s *inventory.Snapshot, cfg *config.Config) []finding.Finding {
 		chk.run(c, e)
 		out = append(out, e.out...)
 	}
-	return out
+	return a, out
 }
 
 // emitter turns a check's observations into findings of its rule.
