@@ -112,13 +112,10 @@ func findComponents(t *tree) []Component {
 			ck := key{class, target}
 			c := byKey[ck]
 			if c == nil {
-				c = &Component{Class: class}
+				c = &Component{Class: class, Target: target}
 				byKey[ck] = c
 				at[ck] = map[string]where{}
 				order = append(order, ck)
-				if target != p {
-					c.Target = target
-				}
 			}
 			if _, dup := at[ck][name]; !dup {
 				at[ck][name] = where{p, k.layer}
@@ -144,13 +141,11 @@ func findComponents(t *tree) []Component {
 	return out
 }
 
-// primaryName picks the name a person knows the tool by: the link target's own name when it is
-// one of the names (dash for sh), else the shortest.
+// primaryName picks the name a person knows the tool by: the file's own name when it is one of
+// the names (dash for sh), else the shortest.
 func primaryName(c *Component) string {
-	if c.Target != "" {
-		if b := path.Base(c.Target); slices.Contains(c.Names, b) {
-			return b
-		}
+	if b := path.Base(c.Target); slices.Contains(c.Names, b) {
+		return b
 	}
 	best := c.Names[0]
 	for _, n := range c.Names[1:] {

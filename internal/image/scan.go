@@ -339,4 +339,3 @@ func canonical(t *tree, p string) string {
 	}
 	return p
 }
-
