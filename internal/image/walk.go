@@ -82,6 +82,9 @@ type walker struct {
 	lim     Limits
 	tempDir string
 	buf     []byte
+	// handed counts the bytes handed to extractors: sparse tar entries inflate holes into zeros
+	// that the stream meter never sees, so they are charged here against the same limit.
+	handed int64
 }
 
 // cleanPath turns a tar entry name into a path relative to the image root. It refuses names
@@ -261,6 +264,10 @@ func (w *walker) extract(ctx context.Context, tr io.Reader, hdr *tar.Header, p s
 // content reads the rest of a file: into a reused buffer when small, into a temporary file in
 // the cache otherwise.
 func (w *walker) content(r io.Reader, head []byte, size int64) (io.ReaderAt, func(), error) {
+	w.handed += size
+	if w.lim.MaxLayerBytes > 0 && w.handed > w.lim.MaxLayerBytes {
+		return nil, nil, fmt.Errorf("%w: files handed to parsers exceed %d bytes", errLimit, w.lim.MaxLayerBytes)
+	}
 	if size <= w.lim.MaxInMemory {
 		if int64(cap(w.buf)) < size {
 			w.buf = make([]byte, size)
