@@ -69,7 +69,7 @@ func (f *sourceFlags) load(ctx context.Context, cmd *cobra.Command, paths []stri
 		return nil, &exitError{code: exitInput, err: fmt.Errorf("%w (to scan manifests instead, give their paths: redoubt %s PATH...)", err, cmd.Name())}
 	}
 	progress(cmd, "reading cluster %q (%s)...", conn.Context, conn.Server)
-	snap, err := cluster.Load(ctx, conn, f.namespace)
+	snap, err := cluster.Load(ctx, conn, cluster.Options{Namespace: f.namespace})
 	if err != nil {
 		return nil, &exitError{code: exitInput, err: err}
 	}

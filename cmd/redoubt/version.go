@@ -17,7 +17,7 @@ func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return "dev"
+	return "0.1.0-dev"
 }
 
 func newVersionCmd() *cobra.Command {

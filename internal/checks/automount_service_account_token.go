@@ -8,9 +8,11 @@ import (
 // automountServiceAccountToken forbids mounting a service-account token into pods that need no
 // access to the Kubernetes API. The token is mounted unless the pod spec, or else the service
 // account, sets automountServiceAccountToken: false. A workload is taken to need API access when
-// a RoleBinding or ClusterRoleBinding in the snapshot grants its service account something
-// (directly, or through the system:serviceaccounts groups). A stolen token is the first step of
-// most in-cluster escalations.
+// a RoleBinding or ClusterRoleBinding in the snapshot grants its service account something:
+// directly, or through its namespace's group system:serviceaccounts:<namespace>. Bindings to
+// every service account of the cluster (system:serviceaccounts, system:authenticated: the
+// bootstrap discovery roles, for instance) say nothing about this workload's needs. A stolen
+// token is the first step of most in-cluster escalations.
 var automountServiceAccountToken = registerWorkload(finding.Rule{
 	ID:          "automount-service-account-token",
 	Title:       "API token mounted but not needed",
@@ -27,11 +29,7 @@ var automountServiceAccountToken = registerWorkload(finding.Rule{
 	if serviceAccountBound(c.Snapshot, w.Namespace, sa) {
 		return
 	}
-	where := "in the cluster"
-	if c.Snapshot.Source.Kind == inventory.SourceManifests {
-		where = "in these manifests"
-	}
-	e.workload(w, "pods mount a token for service account %q, which no RoleBinding or ClusterRoleBinding %s grants anything", sa, where)
+	e.workload(w, "pods mount a token for service account %q, which no RoleBinding or ClusterRoleBinding grants anything", sa)
 })
 
 // tokenMounted reports whether the workload's pods get a service-account token.
@@ -45,15 +43,15 @@ func tokenMounted(s *inventory.Snapshot, w *inventory.Workload) bool {
 	return true
 }
 
-// serviceAccountBound reports whether any binding names the service account, directly or
-// through the groups every service account (or every one in its namespace) belongs to.
+// serviceAccountBound reports whether any binding names the service account, directly or through
+// the group of its namespace's service accounts.
 func serviceAccountBound(s *inventory.Snapshot, namespace, name string) bool {
 	match := func(kind, subjNS, subjName string) bool {
 		switch kind {
 		case "ServiceAccount":
 			return subjName == name && subjNS == namespace
 		case "Group":
-			return subjName == "system:serviceaccounts" || subjName == "system:serviceaccounts:"+namespace
+			return subjName == "system:serviceaccounts:"+namespace
 		case "User":
 			return subjName == "system:serviceaccount:"+namespace+":"+name
 		}

@@ -20,9 +20,5 @@ var defaultNamespace = registerWorkload(finding.Rule{
 	if w.Namespace != "default" {
 		return
 	}
-	if c.Snapshot.Source.Kind == inventory.SourceManifests {
-		e.workload(w, "workload is in the default namespace (or names none, and lands there unless applied with -n)")
-		return
-	}
 	e.workload(w, "workload is in the default namespace")
 })

@@ -131,8 +131,8 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	var f file
-	if err := decodeStrict(&root, &f); err != nil {
-		return nil, fmt.Errorf("config %s: %s", name, err)
+	if err := decodeStrict(name, &root, &f); err != nil {
+		return nil, err
 	}
 	var problems []string
 	lines := exceptionLines(&root)
@@ -172,18 +172,34 @@ func Parse(name string, data []byte) (*Config, error) {
 }
 
 // decodeStrict decodes a node, refusing unknown fields so a misspelt key is not silently ignored.
-func decodeStrict(root *yaml.Node, out *file) error {
+func decodeStrict(name string, root *yaml.Node, out *file) error {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	if err := enc.Encode(root); err != nil {
-		return err
+		return fmt.Errorf("config %s: %w", name, err)
 	}
 	dec := yaml.NewDecoder(&buf)
 	dec.KnownFields(true)
-	if err := dec.Decode(out); err != nil {
-		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	err := dec.Decode(out)
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		if err != nil {
+			return fmt.Errorf("config %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		return nil
 	}
-	return nil
+	// "line 3: field expiry not found in type config.exception" -> "p.yaml:3: unknown field "expiry""
+	var msgs []string
+	for _, e := range te.Errors {
+		line, msg, _ := strings.Cut(strings.TrimPrefix(e, "line "), ": ")
+		if f, ok := strings.CutPrefix(msg, "field "); ok {
+			if field, _, ok := strings.Cut(f, " not found"); ok {
+				msg = fmt.Sprintf("unknown field %q", field)
+			}
+		}
+		msgs = append(msgs, fmt.Sprintf("%s:%s: %s", name, line, msg))
+	}
+	return errors.New(strings.Join(msgs, "\n"))
 }
 
 // exceptionLines returns the line of each entry of the exceptions list.

@@ -162,18 +162,44 @@ func (f *Finding) Counts(threshold Severity) bool {
 // Sort orders findings for output: by workload, then most severe first, then check, then message.
 // The order depends only on the findings, never on the order analyzers produced them.
 func Sort(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return cmp.Or(
-			cmp.Compare(a.Resource.Cluster, b.Resource.Cluster),
-			cmp.Compare(a.Resource.Namespace, b.Resource.Namespace),
-			cmp.Compare(a.Resource.Kind, b.Resource.Kind),
-			cmp.Compare(a.Resource.Name, b.Resource.Name),
-			cmp.Compare(b.Severity, a.Severity),
-			cmp.Compare(a.Check, b.Check),
-			cmp.Compare(a.Resource.Container, b.Resource.Container),
-			cmp.Compare(a.Key(), b.Key()),
-		)
+	// Sorting indices with precomputed tie-break keys keeps large sorts cheap: a Finding is big
+	// to move, and its key is costly to build.
+	keys := make([]string, len(fs))
+	idx := make([]int, len(fs))
+	for i := range fs {
+		keys[i] = fs[i].Key()
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(i, j int) int {
+		a, b := &fs[i], &fs[j]
+		if c := cmp.Compare(a.Resource.Cluster, b.Resource.Cluster); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Resource.Namespace, b.Resource.Namespace); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Resource.Kind, b.Resource.Kind); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Resource.Name, b.Resource.Name); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Check, b.Check); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Resource.Container, b.Resource.Container); c != 0 {
+			return c
+		}
+		return cmp.Compare(keys[i], keys[j])
 	})
+	sorted := make([]Finding, len(fs))
+	for to, from := range idx {
+		sorted[to] = fs[from]
+	}
+	copy(fs, sorted)
 }
 
 // Today returns the date a run evaluates expiry against: now, truncated to the day in UTC.

@@ -117,7 +117,7 @@ func InventoryTable(w io.Writer, sums []inventory.WorkloadSummary, opts Options)
 			}
 			exp = append(exp, fmt.Sprintf("Ingress %s (%s)", e.Name, hosts))
 		}
-		row("exposed", strings.Join(exp, "; "))
+		row("served", strings.Join(exp, "; "))
 	}
 	if len(sums) > 0 {
 		p.line("")

@@ -21,8 +21,17 @@ import (
 	"redoubt.dev/redoubt/internal/inventory/manifest"
 )
 
-// PageSize is how many objects one list request asks for.
-const PageSize = 500
+// DefaultPageSize is how many objects one list request asks for.
+const DefaultPageSize = 500
+
+// Options say what to read.
+type Options struct {
+	// Namespace limits the snapshot to one namespace; empty means every namespace.
+	// Cluster-scoped objects (nodes, cluster RBAC, AdminNetworkPolicies) are always read.
+	Namespace string
+	// PageSize is the number of objects per list request; zero means DefaultPageSize.
+	PageSize int64
+}
 
 // item is one object read, ready for the Builder.
 type item struct {
@@ -40,7 +49,12 @@ type lister struct {
 
 // Load reads a snapshot of the cluster. It fails only when the cluster cannot be reached at all;
 // a kind that cannot be listed (forbidden, say) is recorded as a problem and the rest is read.
-func Load(ctx context.Context, conn *Connection, namespace string) (*inventory.Snapshot, error) {
+func Load(ctx context.Context, conn *Connection, opts Options) (*inventory.Snapshot, error) {
+	namespace := opts.Namespace
+	pageSize := opts.PageSize
+	if pageSize <= 0 {
+		pageSize = DefaultPageSize
+	}
 	cs, err := kubernetes.NewForConfig(conn.Config)
 	if err != nil {
 		return nil, conn.describe("client", err)
@@ -79,7 +93,7 @@ func Load(ctx context.Context, conn *Connection, namespace string) (*inventory.S
 			if l.clusterScoped {
 				ns = ""
 			}
-			items, err := listAll(ctx, l, ns)
+			items, err := listAll(ctx, l, ns, pageSize)
 			if err != nil {
 				if apierrors.IsNotFound(err) {
 					return // the kind is not served by this cluster
@@ -125,11 +139,11 @@ func Load(ctx context.Context, conn *Connection, namespace string) (*inventory.S
 }
 
 // listAll pages through one kind.
-func listAll(ctx context.Context, l lister, ns string) ([]item, error) {
+func listAll(ctx context.Context, l lister, ns string, pageSize int64) ([]item, error) {
 	p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 		return l.list(ctx, ns, opts)
 	})
-	p.PageSize = PageSize
+	p.PageSize = pageSize
 	var out []item
 	err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
 		out = append(out, toItem(obj))

@@ -61,7 +61,7 @@ func decode(m map[string]any, origin inventory.Origin, lines map[string]int) dec
 	namespace, _ := meta["namespace"].(string)
 	d := decoded{origin: origin, lines: lines}
 	label := kind
-	if name != "" {
+	if name != "" && kind != "" {
 		label = fmt.Sprintf("%s %q", kind, name)
 	}
 	problem := func(format string, args ...any) *inventory.Problem {

@@ -181,7 +181,6 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 		return out, nil
 	case yaml.MappingNode:
 		out := make(map[string]any, len(n.Content)/2)
-		lines := make(map[string]int, len(n.Content)/2)
 		var merges []*yaml.Node
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, vn := n.Content[i], n.Content[i+1]
@@ -193,10 +192,9 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if prev, dup := lines[key]; dup {
-				return nil, c.fail(k, "duplicate key %q (first at line %d)", key, prev+c.offset)
+			if _, dup := out[key]; dup {
+				return nil, c.fail(k, "duplicate key %q (first at line %d)", key, firstKeyLine(n, key)+c.offset)
 			}
-			lines[key] = k.Line
 			v, err := c.value(vn, depth+1)
 			if err != nil {
 				return nil, err
@@ -230,6 +228,21 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 		return c.scalar(n)
 	}
 	return nil, c.fail(n, "unexpected YAML node")
+}
+
+// firstKeyLine is the line of the first occurrence of key in a mapping: only needed for the
+// error message, so it is searched for rather than recorded for every key.
+func firstKeyLine(m *yaml.Node, key string) int {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if k.Kind == yaml.AliasNode {
+			k = k.Alias
+		}
+		if k.Value == key {
+			return k.Line
+		}
+	}
+	return m.Line
 }
 
 func (c *converter) key(k *yaml.Node) (string, error) {

@@ -1,0 +1,100 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	cfg, err := Parse("p.yaml", []byte(`# policy
+registries:
+  allowed: [reg.internal]
+podSecurity:
+  level: baseline
+rbac:
+  breakGlassGroups: [oncall-admins]
+database:
+  maxAge: 3d
+exceptions:
+  - check: run-as-root
+    resource: {namespace: shop, kind: StatefulSet, name: db}
+    reason: the vendor image needs root
+    owner: team-data
+    expires: 2027-01-31
+  - vulnerabilities: [CVE-2023-1, GHSA-*]
+    packages: [lodash]
+    images: ["reg.internal/web*"]
+    reason: not reachable
+    owner: team-web
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PSSLevel != "baseline" || cfg.AllowedRegistries[0] != "reg.internal" || cfg.BreakGlassGroups[0] != "oncall-admins" || cfg.MaxDatabaseAge != 72*time.Hour {
+		t.Errorf("settings not read: %+v", cfg)
+	}
+	if len(cfg.Exceptions) != 2 {
+		t.Fatalf("%d exceptions", len(cfg.Exceptions))
+	}
+	e := cfg.Exceptions[0]
+	if e.Checks[0] != "run-as-root" || e.Resources[0].Kind != "StatefulSet" || e.Line != 11 || e.File != "p.yaml" ||
+		e.Source != "config" || e.Expires.Format(time.DateOnly) != "2027-01-31" {
+		t.Errorf("first exception: %+v", e)
+	}
+	if e := cfg.Exceptions[1]; len(e.Vulnerabilities) != 2 || e.Packages[0] != "lodash" || e.Line != 16 {
+		t.Errorf("second exception: %+v", e)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"unknown key", "exceptionz: []\n", `p.yaml:1: unknown field "exceptionz"`},
+		{"unknown exception key", "exceptions:\n- checks: [a]\n  reason: r\n  owner: o\n  expiry: 2027-01-01\n", `p.yaml:5: unknown field "expiry"`},
+		{"missing reason", "exceptions:\n- checks: [a]\n  owner: o\n", "p.yaml:2: exception 1: a reason is required"},
+		{"missing owner and bad date", "exceptions:\n- checks: [a]\n  reason: r\n- checks: [b]\n  reason: r\n  owner: o\n  expires: next week\n",
+			"p.yaml:2: exception 1: an owner is required\np.yaml:4: exception 2: expires \"next week\": want a date as YYYY-MM-DD"},
+		{"matches everything", "exceptions:\n- reason: r\n  owner: o\n", "an exception for everything is not allowed"},
+		{"bad level", "podSecurity: {level: strict}\n", `podSecurity.level "strict": want baseline or restricted`},
+		{"syntax", "exceptions: [\n", "p.yaml: line 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("p.yaml", []byte(tc.body))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEmptyFileAndFind(t *testing.T) {
+	cfg, err := Parse("p.yaml", nil)
+	if err != nil || cfg.PSSLevel != "restricted" {
+		t.Fatalf("empty policy: %+v %v", cfg, err)
+	}
+	dir := t.TempDir()
+	if got := Find([]string{dir}); got != "" {
+		t.Errorf("found %q in an empty directory", got)
+	}
+	p := filepath.Join(dir, FileName)
+	if err := os.WriteFile(p, []byte("exceptions: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.yaml"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := Find([]string{dir}); got != p {
+		t.Errorf("Find(dir) = %q", got)
+	}
+	if got := Find([]string{filepath.Join(dir, "a.yaml")}); got != p {
+		t.Errorf("Find(file) = %q, want the policy beside it", got)
+	}
+	if _, err := Load(filepath.Join(dir, "nope.yaml")); err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+		t.Errorf("missing file error %v does not name the file", err)
+	}
+}
