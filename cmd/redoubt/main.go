@@ -100,5 +100,6 @@ scanned and reported).`,
 		return usageError("%v (see %s --help)", err, c.CommandPath())
 	})
 	root.AddCommand(newScanCmd(), newInventoryCmd(), newChecksCmd(), newVersionCmd())
+	root.AddCommand(newDBCmd(), newVEXCmd())
 	return root
 }

@@ -21,6 +21,7 @@ type scanFlags struct {
 	pssLevel       string
 	showSuppressed bool
 	noColor        bool
+	vex            []string
 }
 
 func newScanCmd() *cobra.Command {
@@ -60,6 +61,7 @@ objects themselves. Suppressed findings stay in JSON and SARIF output, marked.`,
 	fl.StringVar(&f.pssLevel, "pss-level", "", "Pod Security Standards level reported: baseline or restricted (default restricted, or the policy file's)")
 	fl.BoolVar(&f.showSuppressed, "show-suppressed", false, "list suppressed findings in the table too")
 	fl.BoolVar(&f.noColor, "no-color", false, "never colour the table (colour is only used on a terminal anyway)")
+	addVEXFlag(cmd, &f.vex)
 	return cmd
 }
 
@@ -80,6 +82,9 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	}
 	cfg, err := loadConfig(f.configFile, args)
 	if err != nil {
+		return err
+	}
+	if err := applyVEX(cmd, cfg, f.vex); err != nil {
 		return err
 	}
 	snap, err := f.source.load(cmd.Context(), cmd, args)

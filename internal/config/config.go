@@ -11,12 +11,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
 
 	"redoubt.dev/redoubt/internal/finding"
+	"redoubt.dev/redoubt/internal/vex"
 )
 
 // FileName is the policy file Redoubt looks for in a scanned directory.
@@ -71,6 +73,8 @@ type exception struct {
 	Reason          string             `yaml:"reason"`
 	Owner           string             `yaml:"owner"`
 	Expires         string             `yaml:"expires"`
+	// Justification is an OpenVEX justification label, written by `redoubt vex export`.
+	Justification string `yaml:"justification"`
 }
 
 // Default returns the policy used when no file is given.
@@ -228,6 +232,10 @@ func (e exception) toException(file string, line int) (finding.Exception, error)
 		Checks: e.Checks, Vulnerabilities: e.Vulnerabilities, Resources: e.Resources,
 		Images: e.Images, Packages: e.Packages,
 		Reason: e.Reason, Owner: e.Owner, Source: "config", File: file, Line: line,
+		Justification: e.Justification,
+	}
+	if e.Justification != "" && !slices.Contains(vex.Justifications, e.Justification) {
+		return ex, fmt.Errorf("justification %q: want one of %s", e.Justification, strings.Join(vex.Justifications, ", "))
 	}
 	if e.Check != "" {
 		ex.Checks = append(ex.Checks, e.Check)
