@@ -19,6 +19,7 @@ import (
 	"runtime"
 
 	"redoubt.dev/redoubt/internal/image/extract"
+	"redoubt.dev/redoubt/internal/vuln"
 )
 
 // Limits bound the work and memory one image may cost.
@@ -89,9 +90,19 @@ type Report struct {
 	Layers      []Layer         `json:"layers"`
 	Packages    []Package       `json:"packages"`
 	Components  []Component     `json:"components"`
+	// Vulnerabilities are the known vulnerabilities of the packages, filled by a matcher (see
+	// package imagescan): one per vulnerability and package, aliases merged.
+	Vulnerabilities []Vulnerability `json:"vulnerabilities"`
 	// Warnings are things a person should know that did not stop the scan: a path that escapes
 	// the root, a hard link to nothing, a file too large to parse.
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Vulnerability is one known vulnerability of one package of the image.
+type Vulnerability struct {
+	// Package is the index of the package in Report.Packages.
+	Package int `json:"package"`
+	vuln.Match
 }
 
 // Layer describes one layer of the image.

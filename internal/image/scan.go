@@ -38,7 +38,7 @@ func Scan(ctx context.Context, src *Source, o Options) (*Report, error) {
 	key := cacheKey(exs)
 
 	rep := &Report{Ref: src.Ref, Digest: src.Digest, IndexDigest: src.IndexDigest, Platform: src.Platform,
-		Packages: []Package{}, Components: []Component{}}
+		Packages: []Package{}, Components: []Component{}, Vulnerabilities: []Vulnerability{}}
 	cf, err := src.Image.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("image %s: config: %w", src.Ref, err)
