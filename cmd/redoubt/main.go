@@ -101,5 +101,6 @@ scanned and reported).`,
 	})
 	root.AddCommand(newScanCmd(), newInventoryCmd(), newChecksCmd(), newVersionCmd())
 	root.AddCommand(newDBCmd(), newVEXCmd())
+	root.AddCommand(newImageCmd())
 	return root
 }

@@ -12,6 +12,7 @@ import (
 	"redoubt.dev/redoubt/internal/checks"
 	"redoubt.dev/redoubt/internal/config"
 	"redoubt.dev/redoubt/internal/finding"
+	"redoubt.dev/redoubt/internal/imagescan"
 	"redoubt.dev/redoubt/internal/inventory"
 )
 
@@ -50,6 +51,9 @@ var analyzers = []analyzer{
 			c.PSSVersion = checks.PSSVersionFor(s.Source.ServerVersion)
 		}
 		return checks.Run(c), nil
+	}},
+	{"images", func(_ context.Context, s *inventory.Snapshot, _ *Options) ([]finding.Finding, error) {
+		return imagescan.Analyze(s), nil
 	}},
 }
 

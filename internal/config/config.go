@@ -42,6 +42,11 @@ type Config struct {
 	BreakGlassGroups []string
 	// MaxDatabaseAge is how old the vulnerability database may be before scans warn.
 	MaxDatabaseAge time.Duration
+	// ImageLayout is an OCI layout directory (relative paths are taken from the policy file's
+	// directory) holding the images the manifests name, scanned without a registry.
+	ImageLayout string
+	// PullImages lets scans fetch images that are not in ImageLayout from their registries.
+	PullImages bool
 }
 
 // file is the on-disk shape of .redoubt.yaml.
@@ -59,6 +64,10 @@ type file struct {
 	Database struct {
 		MaxAge string `yaml:"maxAge"`
 	} `yaml:"database"`
+	Images struct {
+		Layout string `yaml:"layout"`
+		Pull   bool   `yaml:"pull"`
+	} `yaml:"images"`
 }
 
 type exception struct {
@@ -162,6 +171,13 @@ func Parse(name string, data []byte) (*Config, error) {
 		}
 	}
 	cfg.BreakGlassGroups = f.RBAC.BreakGlassGroups
+	if l := f.Images.Layout; l != "" {
+		if !filepath.IsAbs(l) {
+			l = filepath.Join(filepath.Dir(name), l)
+		}
+		cfg.ImageLayout = l
+	}
+	cfg.PullImages = f.Images.Pull
 	if f.Database.MaxAge != "" {
 		d, err := parseAge(f.Database.MaxAge)
 		if err != nil {

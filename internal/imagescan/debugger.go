@@ -15,5 +15,5 @@ var hasDebugger = registerComponent(image.ClassDebugger, finding.Rule{
 	Description: "A debugger or tracer in the final image (gdb, strace, ltrace, tcpdump) can read process memory and sniff " +
 		"traffic.",
 	Remediation: "Remove it from the image and debug with an ephemeral container (`kubectl debug`) when needed.",
-	References: []string{"redoubt:unnecessary-components"},
+	References:  []string{"redoubt:unnecessary-components"},
 })

@@ -64,4 +64,3 @@ func vulnerabilityFinding(rep *image.Report, p *image.Package, v image.Vulnerabi
 	}
 	return f
 }
-
