@@ -89,6 +89,38 @@ func (c *Cache) get(diffID, key string) (*layerResult, bool) {
 	return &lr, true
 }
 
+// diffIDOf returns the diff ID computed when the blob with this digest was last read.
+func (c *Cache) diffIDOf(digest string) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	p, ok := c.path(digest, "by-digest")
+	if !ok {
+		return "", false
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return "", false
+	}
+	d := strings.TrimSpace(string(data))
+	if _, ok := c.path(d, ""); !ok {
+		return "", false
+	}
+	return d, true
+}
+
+// link records that the blob with this digest decompresses to the layer with this diff ID.
+func (c *Cache) link(digest, diffID string) error {
+	if c == nil {
+		return nil
+	}
+	p, ok := c.path(digest, "by-digest")
+	if !ok {
+		return nil
+	}
+	return writeAtomic(p, []byte(diffID+"\n"))
+}
+
 // put stores a result atomically: a reader never sees half an entry.
 func (c *Cache) put(diffID, key string, lr *layerResult) error {
 	if c == nil {
@@ -98,19 +130,24 @@ func (c *Cache) put(diffID, key string, lr *layerResult) error {
 	if !ok {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return err
-	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(lr); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".layer-*")
+	return writeAtomic(p, buf.Bytes())
+}
+
+// writeAtomic writes a file through a temporary file renamed into place.
+func writeAtomic(p string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return err
 	}
