@@ -149,6 +149,26 @@ func scanImages(cmd *cobra.Command, snap *inventory.Snapshot, cfg *config.Config
 		o.Log = stderr
 	}
 	imagescan.ScanSnapshot(cmd.Context(), snap, o)
+	var scanned, failed int
+	var absent []string
+	for _, img := range snap.Images {
+		switch {
+		case img.Scan != nil:
+			scanned++
+		case img.ScanError == imagescan.ErrNoSource.Error():
+			absent = append(absent, img.Ref)
+		default:
+			failed++
+		}
+	}
+	msg := fmt.Sprintf("images: %d scanned", scanned)
+	if failed > 0 {
+		msg += fmt.Sprintf(", %d could not be scanned (see image-not-scanned findings)", failed)
+	}
+	if len(absent) > 0 {
+		msg += fmt.Sprintf(", %d not in the layout and not pulled (%s; --pull fetches them)", len(absent), strings.Join(absent, ", "))
+	}
+	fmt.Fprintln(stderr, msg)
 }
 
 // pullSecretKeychain reads the workloads' image pull secrets from the cluster the source flags

@@ -33,7 +33,7 @@ func Analyze(s *inventory.Snapshot) []finding.Finding {
 			switch {
 			case img.Scan != nil:
 				out = append(out, Findings(img.Scan, res, loc)...)
-			case img.ScanError != "" && img.ScanError != errNoSource.Error():
+			case img.ScanError != "" && img.ScanError != ErrNoSource.Error():
 				f := notScanned.New(res, loc, fmt.Sprintf("image %s could not be scanned: %s", img.Ref, img.ScanError))
 				f.Evidence = map[string]any{"image": img.Ref, "error": img.ScanError}
 				out = append(out, f)

@@ -145,8 +145,8 @@ func ScanSnapshot(ctx context.Context, s *inventory.Snapshot, o ScanOptions) {
 	}
 }
 
-// errNoSource says an image is neither in the layout nor allowed to be pulled.
-var errNoSource = errors.New("not in the image layout, and pulling from registries was not asked for (--pull)")
+// ErrNoSource says an image is neither in the layout nor allowed to be pulled.
+var ErrNoSource = errors.New("not in the image layout, and pulling from registries was not asked for (--pull)")
 
 func scanOne(ctx context.Context, img *inventory.Image, o ScanOptions) (*image.Report, error) {
 	var src *image.Source
@@ -163,7 +163,7 @@ func scanOne(ctx context.Context, img *inventory.Image, o ScanOptions) (*image.R
 	}
 	if src == nil {
 		if !o.Pull {
-			return nil, errNoSource
+			return nil, ErrNoSource
 		}
 		if src, err = image.Open(ctx, img.Ref, o.Source); err != nil {
 			return nil, err

@@ -94,6 +94,8 @@ var shop = []shopImage{
 			return []fixture.Layer{p.baseLayer(),
 				{CreatedBy: "RUN apt-get install -y wget", Files: fixture.DpkgLayer(p.base, p.wget)}}
 		}},
+	{refs: []string{"registry.shop.internal/library/postgres:16.4", "registry.shop.internal/library/redis:7.2.5"},
+		layers: func(p *parts) []fixture.Layer { return []fixture.Layer{p.baseLayer()} }},
 	{refs: []string{"registry.shop.internal/prometheus/node-exporter:v1.8.2@sha256:4032c6d5bfd752342c3e631c2f1de93ba6b86c41db6b167b9a35372c139e7706"},
 		layers: func(p *parts) []fixture.Layer {
 			return []fixture.Layer{{CreatedBy: "COPY node_exporter /bin/node_exporter", Files: bin("bin/node_exporter", p.plainG)}}
