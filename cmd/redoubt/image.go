@@ -377,6 +377,7 @@ func scanOneImage(ctx context.Context, ref string, f *imageScanFlags, so image.O
 	if err != nil {
 		return nil, err
 	}
+	defer src.Close()
 	rep, err := image.Scan(ctx, src, so)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,8 @@ import (
 
 	"redoubt.dev/redoubt/internal/image"
 	"redoubt.dev/redoubt/internal/image/fixture"
+	"redoubt.dev/redoubt/internal/imagescan"
+	"redoubt.dev/redoubt/internal/vuln"
 )
 
 // benchArchive writes the benchmark image (see fixture.BenchImage) as a docker archive, the
@@ -55,6 +57,7 @@ func scanArchive(b *testing.B, archive string, cache *image.Cache) *image.Report
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer src.Close()
 	rep, err := image.Scan(context.Background(), src, image.Options{Cache: cache, TempDir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
@@ -96,13 +99,29 @@ func BenchmarkScanWarm(b *testing.B) {
 }
 
 // BenchmarkPeers times the peers on the same archive in the same run, cold, and reports how
-// many times longer each takes than Redoubt's cold inventory. Peers are built outside the
-// repository and named by environment variables; a peer that is not given is not measured:
+// many times longer each takes than Redoubt's cold scan (inventory and vulnerability matching
+// against the real data of fixture.VulnDB). Peers are built outside the repository and named by
+// environment variables; a peer that is not given is not measured:
 //
-//	REDOUBT_BENCH_SYFT=/path/to/syft REDOUBT_BENCH_TRIVY=/path/to/trivy \
-//	  go test ./internal/image -run XXX -bench Peers -benchtime 3x
+//	REDOUBT_BENCH_SYFT=/path/to/syft            packages only (syft-json)
+//	REDOUBT_BENCH_TRIVY=/path/to/trivy          with REDOUBT_BENCH_TRIVY_DB: vulnerabilities,
+//	REDOUBT_BENCH_TRIVY_DB=/path/to/cache       from a trivy cache directory holding db/trivy.db
+//	                                            made from the same OSV data by tools/trivydb;
+//	                                            without it, trivy's SBOM mode
+//
+//	go test ./internal/image -run XXX -bench Peers -benchtime 5x
+//
+// Trivy gets a fresh cache directory each run (its layer cache makes repeated scans about ten
+// times faster) and skips /usr/share/java, since its jar analyzer needs a Java DB that cannot
+// be downloaded here; Redoubt reads the jars.
 func BenchmarkPeers(b *testing.B) {
 	archive, _ := benchArchive(b)
+	cache, err := fixture.CacheDir()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dbDir, err := fixture.VulnDB(context.Background(), cache)
+	fixture.Need(b, err)
 	peers := map[string]func(dir string) *exec.Cmd{}
 	if syft := os.Getenv("REDOUBT_BENCH_SYFT"); syft != "" {
 		peers["syft"] = func(dir string) *exec.Cmd {
@@ -112,19 +131,40 @@ func BenchmarkPeers(b *testing.B) {
 		}
 	}
 	if trivy := os.Getenv("REDOUBT_BENCH_TRIVY"); trivy != "" {
-		peers["trivy-sbom"] = func(dir string) *exec.Cmd {
-			return exec.Command(trivy, "image", "--input", archive, "--format", "cyclonedx", "--output", filepath.Join(dir, "out.json"),
-				"--cache-dir", dir, "--skip-db-update", "--skip-java-db-update", "--offline-scan", "--quiet", "--disable-telemetry")
+		tdb := os.Getenv("REDOUBT_BENCH_TRIVY_DB")
+		peers["trivy"] = func(dir string) *exec.Cmd {
+			args := []string{"image", "--input", archive, "--output", filepath.Join(dir, "out.json"), "--cache-dir", dir,
+				"--skip-db-update", "--skip-java-db-update", "--offline-scan", "--quiet", "--disable-telemetry",
+				"--skip-dirs", "/usr/share/java"}
+			if tdb != "" {
+				copyDir(b, filepath.Join(tdb, "db"), filepath.Join(dir, "db"))
+				args = append(args, "--format", "json", "--scanners", "vuln")
+			} else {
+				args = append(args, "--format", "cyclonedx")
+			}
+			return exec.Command(trivy, args...)
 		}
 	}
-	var ours, theirs = map[string]time.Duration{}, map[string]time.Duration{}
+	ours, theirs := time.Duration(0), map[string]time.Duration{}
+	var vulns int
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
-		scanArchive(b, archive, nil)
-		ours["redoubt"] += time.Since(start)
+		rep := scanArchive(b, archive, nil)
+		db, err := vuln.Open(dbDir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := imagescan.Match(context.Background(), rep, db, imagescan.MatchOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		db.Close()
+		ours += time.Since(start)
+		vulns = len(rep.Vulnerabilities)
 		for name, cmd := range peers {
+			b.StopTimer()
 			c := cmd(b.TempDir())
+			b.StartTimer()
 			start := time.Now()
 			if out, err := c.CombinedOutput(); err != nil {
 				b.Fatalf("%s: %v\n%s", name, err, out)
@@ -132,7 +172,27 @@ func BenchmarkPeers(b *testing.B) {
 			theirs[name] += time.Since(start)
 		}
 	}
+	b.ReportMetric(float64(vulns), "vulnerabilities")
 	for name, d := range theirs {
-		b.ReportMetric(float64(d)/float64(ours["redoubt"]), fmt.Sprintf("%s/redoubt", name))
+		b.ReportMetric(float64(ours)/float64(d), fmt.Sprintf("redoubt/%s", name))
+	}
+}
+
+func copyDir(b *testing.B, from, to string) {
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

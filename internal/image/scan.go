@@ -67,26 +67,27 @@ func Scan(ctx context.Context, src *Source, o Options) (*Report, error) {
 		if i < len(cf.RootFS.DiffIDs) {
 			info.DiffID = cf.RootFS.DiffIDs[i].String()
 		}
-		d, err := l.Digest()
-		if err != nil {
-			return nil, fmt.Errorf("image %s: layer %d: %w", src.Ref, i, err)
-		}
-		info.Digest = d.String()
 		if s, err := l.Size(); err == nil {
 			info.Size = s
 		}
 		rep.Layers[i] = info
-		if diffID, ok := o.Cache.diffIDOf(info.Digest); ok {
-			if lr, ok := o.Cache.get(diffID, key); ok {
-				results[i] = lr
-				rep.Layers[i].Cached, rep.Layers[i].DiffID = true, diffID
-				if o.Progress != nil {
-					o.Progress.LayerDone(src.Ref, i, true, nil)
-				}
-				continue
-			}
-		}
 		g.Go(func() error {
+			d, err := l.Digest() // may hash the blob (docker archives): done here, in parallel
+			if err != nil {
+				return fmt.Errorf("image %s: layer %d: %w", src.Ref, i, err)
+			}
+			info.Digest = d.String()
+			rep.Layers[i].Digest = info.Digest
+			if diffID, ok := o.Cache.diffIDOf(info.Digest); ok {
+				if lr, ok := o.Cache.get(diffID, key); ok {
+					results[i] = lr
+					rep.Layers[i].Cached, rep.Layers[i].DiffID = true, diffID
+					if o.Progress != nil {
+						o.Progress.LayerDone(src.Ref, i, true, nil)
+					}
+					return nil
+				}
+			}
 			if o.Progress != nil {
 				o.Progress.LayerStart(src.Ref, i, len(layers), info.DiffID, info.Size)
 			}
@@ -152,8 +153,9 @@ func readLayer(ctx context.Context, ref string, l v1.Layer, info Layer, exs []ex
 		return nil, "", err
 	}
 	defer rc.Close()
-	h := sha256.New()
-	m := &meter{r: io.TeeReader(rc, h), compressed: info.Size, lim: lim}
+	pr := newPipeline(rc)
+	defer pr.stop()
+	m := &meter{r: pr, compressed: info.Size, lim: lim}
 	if p != nil {
 		var total int64
 		var mu sync.Mutex
@@ -175,7 +177,91 @@ func readLayer(ctx context.Context, ref string, l v1.Layer, info Layer, exs []ex
 	if _, err := io.Copy(io.Discard, m); err != nil && !errors.Is(err, io.EOF) {
 		return nil, "", err
 	}
-	return lr, "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return lr, "sha256:" + hex.EncodeToString(pr.sum()), nil
+}
+
+// pipeline decompresses and hashes a layer on its own goroutine, a few chunks ahead of the tar
+// walker reading it, so the two use two cores when they are free.
+type pipeline struct {
+	chunks chan []byte
+	free   chan []byte
+	done   chan struct{}
+	exited chan struct{}
+	err    error // set before chunks is closed
+	hash   []byte
+	cur    []byte
+	buf    []byte
+	once   sync.Once
+}
+
+const pipelineChunk = 256 << 10
+
+func newPipeline(r io.Reader) *pipeline {
+	p := &pipeline{chunks: make(chan []byte, 8), free: make(chan []byte, 9), done: make(chan struct{}), exited: make(chan struct{})}
+	for range 9 {
+		p.free <- make([]byte, pipelineChunk)
+	}
+	go func() {
+		defer close(p.exited)
+		defer close(p.chunks)
+		h := sha256.New()
+		for {
+			var b []byte
+			select {
+			case b = <-p.free:
+			case <-p.done:
+				return
+			}
+			n, err := io.ReadFull(r, b)
+			if n > 0 {
+				h.Write(b[:n])
+				select {
+				case p.chunks <- b[:n]:
+				case <-p.done:
+					return
+				}
+			}
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				p.hash = h.Sum(nil)
+				return
+			}
+			if err != nil {
+				p.err = err
+				return
+			}
+		}
+	}()
+	return p
+}
+
+func (p *pipeline) Read(b []byte) (int, error) {
+	for len(p.cur) == 0 {
+		if p.buf != nil {
+			p.free <- p.buf[:cap(p.buf)]
+			p.buf = nil
+		}
+		c, ok := <-p.chunks
+		if !ok {
+			if p.err != nil {
+				return 0, p.err
+			}
+			return 0, io.EOF
+		}
+		p.buf, p.cur = c, c
+	}
+	n := copy(b, p.cur)
+	p.cur = p.cur[n:]
+	return n, nil
+}
+
+// sum is the hash of everything read; valid once Read has returned io.EOF.
+func (p *pipeline) sum() []byte { return p.hash }
+
+// stop ends the producer if the reader gave up early, and waits for it: the stream it reads
+// must not be closed under it.
+func (p *pipeline) stop() {
+	p.once.Do(func() { close(p.done) })
+	<-p.exited
 }
 
 // uncompressed opens a layer's uncompressed stream, decompressing gzip and zstd with

@@ -1,7 +1,9 @@
 package image_test
 
 import (
+	"archive/tar"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -42,6 +44,7 @@ func scanRef(t *testing.T, ref string, cache *image.Cache) *image.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer src.Close()
 	rep, err := image.Scan(ctx, src, image.Options{Cache: cache})
 	if err != nil {
 		t.Fatal(err)
@@ -232,5 +235,51 @@ func TestLayerCache(t *testing.T) {
 	// Nothing is left in the cache's temporary directory.
 	if left, _ := os.ReadDir(cache.TempDir()); len(left) > 0 {
 		t.Errorf("temporary files left behind: %v", left)
+	}
+}
+
+// TestDockerSaveArchive reads an archive as `docker save` writes it: uncompressed layer tars
+// and a manifest.json naming them. The result must equal the registry-form scan.
+func TestDockerSaveArchive(t *testing.T) {
+	app := appImage(t)
+	p := filepath.Join(t.TempDir(), "saved.tar")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	add := func(name string, data []byte) {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+		tw.Write(data)
+	}
+	raw, _ := app.Image.RawConfigFile()
+	cfgName, _ := app.Image.ConfigName()
+	add("blobs/sha256/"+cfgName.Hex, raw)
+	layers, _ := app.Image.Layers()
+	var names []string
+	for _, l := range layers {
+		d, _ := l.DiffID()
+		rc, _ := l.Uncompressed()
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		name := "blobs/sha256/" + d.Hex
+		add(name, data)
+		names = append(names, name)
+	}
+	manifest, _ := json.Marshal([]map[string]any{{"Config": "blobs/sha256/" + cfgName.Hex, "RepoTags": []string{"example.test/app:1.0"}, "Layers": names}})
+	add("manifest.json", manifest)
+	tw.Close()
+	f.Close()
+
+	rep := scanRef(t, "docker-archive:"+p, nil)
+	checkApp(t, rep)
+	if rep.Digest != cfgName.String() {
+		t.Errorf("digest %s, want the image ID %s", rep.Digest, cfgName)
+	}
+	for i, l := range layers {
+		d, _ := l.DiffID()
+		if rep.Layers[i].DiffID != d.String() || rep.Layers[i].Digest != d.String() {
+			t.Errorf("layer %d: diff ID %s digest %s, want both %s (uncompressed)", i, rep.Layers[i].DiffID, rep.Layers[i].Digest, d)
+		}
 	}
 }

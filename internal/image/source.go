@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,7 +15,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // Transport prefixes of image references that are not in a registry.
@@ -40,14 +40,32 @@ type SourceOptions struct {
 	Transport http.RoundTripper
 }
 
+// Image is what a scan reads of an image: its config and its layers. Every v1.Image is one.
+type Image interface {
+	ConfigFile() (*v1.ConfigFile, error)
+	Layers() ([]v1.Layer, error)
+}
+
 // Source is an image ready to scan.
 type Source struct {
 	// Ref is the reference as given.
-	Ref         string
+	Ref string
+	// Digest is the manifest digest (for a docker archive, which has no manifest, the image ID:
+	// the config's digest).
 	Digest      string
 	IndexDigest string
 	Platform    string
-	Image       v1.Image
+	Image       Image
+	// closer releases what the source holds open (a docker archive's file).
+	closer io.Closer
+}
+
+// Close releases the files a source holds open.
+func (s *Source) Close() error {
+	if s.closer != nil {
+		return s.closer.Close()
+	}
+	return nil
 }
 
 func (o SourceOptions) platform() (*v1.Platform, error) {
@@ -84,11 +102,11 @@ func Open(ctx context.Context, ref string, o SourceOptions) (*Source, error) {
 		}
 	case strings.HasPrefix(ref, PrefixDockerArchive):
 		file := strings.TrimPrefix(ref, PrefixDockerArchive)
-		img, err := tarball.ImageFromPath(file, nil)
+		a, err := openDockerArchive(file)
 		if err != nil {
 			return nil, fmt.Errorf("docker archive %s: %w", file, err)
 		}
-		src = &Source{Image: img}
+		src = &Source{Image: a, Digest: a.ID(), closer: a}
 	default:
 		src, err = openRemote(ctx, ref, plat, o)
 		if err != nil {
@@ -102,8 +120,8 @@ func Open(ctx context.Context, ref string, o SourceOptions) (*Source, error) {
 			src.Platform = (&v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}).String()
 		}
 	}
-	if src.Digest == "" {
-		d, err := src.Image.Digest()
+	if img, ok := src.Image.(v1.Image); ok && src.Digest == "" {
+		d, err := img.Digest()
 		if err != nil {
 			return nil, fmt.Errorf("image %s: %w", ref, err)
 		}

@@ -169,6 +169,7 @@ func scanOne(ctx context.Context, img *inventory.Image, o ScanOptions) (*image.R
 			return nil, err
 		}
 	}
+	defer src.Close()
 	src.Ref = img.Ref
 	rep, err := image.Scan(ctx, src, o.Scan)
 	if err != nil {
