@@ -196,3 +196,17 @@ func copyDir(b *testing.B, from, to string) {
 		}
 	}
 }
+
+// BenchmarkArchive scans any docker archive (docker save output) named by REDOUBT_BENCH_ARCHIVE,
+// cold, to measure Redoubt on real images:
+//
+//	REDOUBT_BENCH_ARCHIVE=app.tar go test ./internal/image -run XXX -bench Archive -benchtime 3x
+func BenchmarkArchive(b *testing.B) {
+	p := os.Getenv("REDOUBT_BENCH_ARCHIVE")
+	if p == "" {
+		b.Skip("REDOUBT_BENCH_ARCHIVE names no archive")
+	}
+	for b.Loop() {
+		scanArchive(b, p, nil)
+	}
+}
