@@ -112,6 +112,9 @@ func checkApp(t *testing.T, rep *image.Report) {
 	if rep.Distro == nil || rep.Distro.ID != "debian" || rep.Distro.VersionID != "12" {
 		t.Fatalf("distro = %+v, want debian 12", rep.Distro)
 	}
+	if len(rep.Warnings) > 0 {
+		t.Errorf("warnings on a well-formed image: %q", rep.Warnings)
+	}
 	if len(rep.Layers) != 5 || !strings.HasPrefix(rep.Layers[1].CreatedBy, "RUN apt-get install") {
 		t.Fatalf("layers = %+v", rep.Layers)
 	}

@@ -122,7 +122,7 @@ func All(o Options) []Extractor {
 
 // Version identifies the extractors' behaviour for the layer cache: bump it whenever an extractor
 // changes what it finds, so that cached layer results are recomputed.
-const Version = 1
+const Version = 2
 
 // Names returns the extractors' names joined, for cache keys.
 func Names(es []Extractor) string {

@@ -61,8 +61,11 @@ func TestTextDatabases(t *testing.T) {
 		{Gem{}, "usr/lib/ruby/gems/3.1.0/specifications/default/json-2.6.1.gemspec", "# no assignments\n", "json@2.6.1"},
 		{NPM{}, "app/node_modules/@babel/core/package.json", `{"name":"@babel/core","version":"7.0.0"}`, "@babel/core@7.0.0"},
 		{NPM{}, "srv/package-lock.json",
-			`{"lockfileVersion":3,"packages":{"":{"name":"srv"},"node_modules/lodash":{"version":"4.17.15"},"node_modules/jest":{"version":"29.0.0","dev":true}}}`,
-			"lodash@4.17.15"},
+			`{"lockfileVersion":3,"packages":{"":{"name":"srv","dependencies":{"lodash":"4.17.15"}},"node_modules/lodash":{"version":"4.17.15"},"node_modules/express":{"version":"4.17.1","dependencies":{"accepts":"~1.3.7"}},"node_modules/jest":{"version":"29.0.0","dev":true}}}`,
+			"express@4.17.1 lodash@4.17.15"},
+		{NPM{}, "srv/package-lock.json",
+			`{"lockfileVersion":1,"dependencies":{"minimist":{"version":"1.2.5","dependencies":{"x":{"version":"1.0.0"}}},"jest":{"version":"1.0.0","dev":true}}}`,
+			"minimist@1.2.5 x@1.0.0"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			r := extractBytes(t, tc.x, tc.path, []byte(tc.data))

@@ -57,11 +57,14 @@ func (NPM) Extract(_ context.Context, f File) (Result, error) {
 	return Result{Packages: []Package{{Name: pj.Name, Version: pj.Version, Type: TypeNPM, Path: f.Path}}}, nil
 }
 
+// lockDep is one entry of a lockfile: in lockfileVersion 2 and 3 "packages" entries, whose
+// "dependencies" are name-to-range strings (ignored here), or in version 1 "dependencies"
+// entries, which nest further entries.
 type lockDep struct {
-	Version      string             `json:"version"`
-	Dev          bool               `json:"dev"`
-	Link         bool               `json:"link"`
-	Dependencies map[string]lockDep `json:"dependencies"`
+	Version      string          `json:"version"`
+	Dev          bool            `json:"dev"`
+	Link         bool            `json:"link"`
+	Dependencies json.RawMessage `json:"dependencies"`
 }
 
 // ParsePackageLock reads a package-lock.json found in directory root. Each package's Path is
@@ -103,6 +106,9 @@ func ParsePackageLock(r io.Reader, root string) ([]Package, error) {
 		if depth > 64 {
 			return
 		}
+		if deps == nil {
+			return
+		}
 		keys := make([]string, 0, len(deps))
 		for k := range deps {
 			keys = append(keys, k)
@@ -115,7 +121,10 @@ func ParsePackageLock(r io.Reader, root string) ([]Package, error) {
 				out = append(out, Package{Name: name, Version: d.Version, Type: TypeNPM,
 					Path: prefix + loc + "/package.json", FromLock: true})
 			}
-			walk(d.Dependencies, loc+"/", depth+1)
+			var nested map[string]lockDep
+			if len(d.Dependencies) > 0 && json.Unmarshal(d.Dependencies, &nested) == nil {
+				walk(nested, loc+"/", depth+1)
+			}
 		}
 	}
 	walk(lock.Dependencies, "", 0)
