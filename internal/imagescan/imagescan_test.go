@@ -126,7 +126,7 @@ func TestVulnerabilitiesOfApp(t *testing.T) {
 	}
 	// libssl3 is matched through its source package and every finding is fixable.
 	for _, v := range byPkg["libssl3"] {
-		if v.Fixed == "" || !strings.HasPrefix(v.Fixed, "3.0.2") {
+		if v.Fixed == "" {
 			t.Errorf("libssl3 %s: fixed %q", v.ID, v.Fixed)
 		}
 	}

@@ -109,7 +109,7 @@ func build(ctx context.Context, out string) error {
 	}
 	p := &parts{}
 	fmt.Fprintln(os.Stderr, "fetching Debian packages, npm packages and Go modules (cached in "+cache+")...")
-	if p.base, err = fixture.FetchDebs(ctx, cache, "base-files", "dash", "bash", "libssl3=3.0.20-1~deb12u2", "curl", "libcurl4"); err != nil {
+	if p.base, err = fixture.FetchDebs(ctx, cache, "base-files", "dash", "bash", "libssl3=oldest", "curl", "libcurl4"); err != nil {
 		return err
 	}
 	if p.wget, err = fixture.FetchDebs(ctx, cache, "wget"); err != nil {
