@@ -3,6 +3,7 @@ package extract
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"fmt"
 	"os"
@@ -178,5 +179,41 @@ func TestJavaNested(t *testing.T) {
 		if got[want] != path {
 			t.Errorf("%s at %q, want %q (found %v)", want, got[want], path, got)
 		}
+	}
+}
+
+// TestJavaBomb: a nested archive that inflates beyond the nested-archive limit is refused with
+// a message naming it, and one whose header understates its size is read no further than the
+// header says (archive/zip stops there), so neither is inflated into memory.
+func TestJavaBomb(t *testing.T) {
+	zero := make([]byte, 1<<20)
+	var honest bytes.Buffer
+	zw := zip.NewWriter(&honest)
+	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "BOOT-INF/lib/bomb.jar", Method: zip.Deflate})
+	for range (maxNestedArchive >> 20) + 16 {
+		w.Write(zero)
+	}
+	zw.Close()
+	var deflated bytes.Buffer
+	fw, _ := flate.NewWriter(&deflated, flate.BestCompression)
+	for range (maxNestedArchive >> 20) + 16 {
+		fw.Write(zero)
+	}
+	fw.Close()
+	var lying bytes.Buffer
+	zw = zip.NewWriter(&lying)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "BOOT-INF/lib/bomb.jar", Method: zip.Deflate,
+		CompressedSize64: uint64(deflated.Len()), UncompressedSize64: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(deflated.Bytes())
+	zw.Close()
+	for name, data := range map[string][]byte{"honest header": honest.Bytes(), "understated size": lying.Bytes()} {
+		_, err := Java{}.Extract(context.Background(), File{Path: "app.jar", Size: int64(len(data)), R: bytes.NewReader(data)})
+		if err == nil || !strings.Contains(err.Error(), "app.jar!/BOOT-INF/lib/bomb.jar") {
+			t.Errorf("%s: err = %v, want an error naming the nested archive", name, err)
+		}
+		t.Logf("%s: %v", name, err)
 	}
 }
