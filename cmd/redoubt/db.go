@@ -115,6 +115,10 @@ func reportInstall(cmd *cobra.Command, res *vuln.UpdateResult, err error) error 
 		fmt.Fprintln(w, "warning:", x)
 	}
 	s := res.Status
+	if res.Unchanged {
+		fmt.Fprintf(cmd.OutOrStdout(), "vulnerability database %s is up to date: no source changed since %s\n", s.Path, s.Built.UTC().Format(time.RFC3339))
+		return nil
+	}
 	fmt.Fprintf(cmd.OutOrStdout(), "vulnerability database %s: %d vulnerabilities in %d ecosystems from %d sources\n",
 		s.Path, s.Vulnerabilities, len(s.Ecosystems), len(s.Sources))
 	if len(res.Failed) > 0 {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"redoubt.dev/redoubt/internal/vuln"
 )
@@ -75,8 +76,8 @@ func TestDBCommands(t *testing.T) {
 		t.Fatalf("update: exit %d\n%s\n%s", code, out, stderr)
 	}
 	out, _, code = execRedoubt(t, "db", "update", "--mirror", srv.URL, "--ecosystem", "npm")
-	if code != exitOK {
-		t.Fatalf("update: exit %d %s", code, out)
+	if code != exitOK || !strings.Contains(out, "is up to date") {
+		t.Fatalf("second update of an unchanged mirror: exit %d %s", code, out)
 	}
 
 	out, _, code = execRedoubt(t, "db", "status")
@@ -105,4 +106,30 @@ func TestDBCommands(t *testing.T) {
 	if _, stderr, code := execRedoubt(t, "db", "import", "--db-dir", other, filepath.Join(t.TempDir(), "nothing.tar")); code != exitInput || !strings.Contains(stderr, "nothing.tar") {
 		t.Errorf("import of a missing file: exit %d %s", code, stderr)
 	}
+}
+
+// TestOpenVulnDBForScans: what a scan says about the database: nothing when it is fresh, a
+// warning with the way out when it is older than database.maxAge, and exactly how to get one
+// when there is none.
+func TestOpenVulnDBForScans(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	if _, _, err := openVulnDB(dir, 7*24*time.Hour); err == nil || !strings.Contains(err.Error(), "redoubt db update") || !strings.Contains(err.Error(), "redoubt db import FILE") {
+		t.Fatalf("no database: %v", err)
+	}
+	mirror := ghsaMirror(t)
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	os.Chtimes(filepath.Join(mirror, "npm", "all.zip"), old, old)
+	if _, _, code := execRedoubt(t, "db", "import", "--db-dir", dir, mirror); code != exitOK {
+		t.Fatal("import failed")
+	}
+	d, warning, err := openVulnDB(dir, 7*24*time.Hour)
+	if err != nil || !strings.Contains(warning, "30 days old") || !strings.Contains(warning, "redoubt db update") {
+		t.Errorf("stale database: %q %v", warning, err)
+	}
+	d.Close()
+	d, warning, err = openVulnDB(dir, 60*24*time.Hour)
+	if err != nil || warning != "" {
+		t.Errorf("fresh enough: %q %v", warning, err)
+	}
+	d.Close()
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"redoubt.dev/redoubt/internal/access"
 	"redoubt.dev/redoubt/internal/report"
 )
 
@@ -38,6 +39,7 @@ Sources are the same as for scan: PATHs of manifests, or a live cluster.`,
 				return err
 			}
 			sums := snap.Summaries()
+			access.Summarize(snap, sums)
 			out := cmd.OutOrStdout()
 			opts := report.Options{ToolVersion: version(), Color: output == "" && colorFor(out, noColor), Width: terminalWidth(out)}
 			err = writeOutput(cmd, output, func(w io.Writer) error {

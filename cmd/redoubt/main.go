@@ -102,5 +102,6 @@ scanned and reported).`,
 	root.AddCommand(newScanCmd(), newInventoryCmd(), newChecksCmd(), newVersionCmd())
 	root.AddCommand(newDBCmd(), newVEXCmd())
 	root.AddCommand(newImageCmd())
+	root.AddCommand(newRiskCmd(), newNodeCmd(), newAccessCmd())
 	return root
 }

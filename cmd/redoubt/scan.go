@@ -89,12 +89,13 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	if err := applyVEX(cmd, cfg, f.vex); err != nil {
 		return err
 	}
+	f.source.observe = true
 	snap, err := f.source.load(cmd.Context(), cmd, args)
 	if err != nil {
 		return err
 	}
 	scanImages(cmd, snap, cfg, &f.images, &f.source)
-	res, err := audit.Run(cmd.Context(), snap, audit.Options{Config: cfg, PSSLevel: f.pssLevel})
+	res, err := audit.Run(cmd.Context(), snap, audit.Options{Config: cfg, PSSLevel: f.pssLevel, Releases: releaseCalendar(cmd)})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"redoubt.dev/redoubt/internal/inventory"
 	"redoubt.dev/redoubt/internal/inventory/cluster"
 	"redoubt.dev/redoubt/internal/inventory/manifest"
+	"redoubt.dev/redoubt/internal/inventory/probe"
 )
 
 // sourceFlags choose what a command reads: manifest paths, or a live cluster spelled as kubectl
@@ -21,6 +22,9 @@ type sourceFlags struct {
 	values      []string
 	releaseName string
 	maxFileMiB  int64
+	// observe also reads what no object holds from a live cluster: the API server's answer to
+	// anonymous requests and the kubelets' configz (for the commands that audit it).
+	observe bool
 }
 
 func (f *sourceFlags) register(cmd *cobra.Command) {
@@ -72,6 +76,9 @@ func (f *sourceFlags) load(ctx context.Context, cmd *cobra.Command, paths []stri
 	snap, err := cluster.Load(ctx, conn, cluster.Options{Namespace: f.namespace})
 	if err != nil {
 		return nil, &exitError{code: exitInput, err: err}
+	}
+	if f.observe {
+		probe.Observe(ctx, conn.Config, snap)
 	}
 	return snap, nil
 }

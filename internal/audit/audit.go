@@ -9,11 +9,15 @@ import (
 	"slices"
 	"time"
 
+	"redoubt.dev/redoubt/internal/access"
 	"redoubt.dev/redoubt/internal/checks"
 	"redoubt.dev/redoubt/internal/config"
 	"redoubt.dev/redoubt/internal/finding"
 	"redoubt.dev/redoubt/internal/imagescan"
+	"redoubt.dev/redoubt/internal/infra"
 	"redoubt.dev/redoubt/internal/inventory"
+	"redoubt.dev/redoubt/internal/releases"
+	"redoubt.dev/redoubt/internal/risk"
 )
 
 // Options control a run.
@@ -24,6 +28,8 @@ type Options struct {
 	PSSLevel string
 	// Now is the time exceptions are judged against; zero means the current time.
 	Now time.Time
+	// Releases is the Kubernetes release calendar version checks use; nil means the embedded one.
+	Releases *releases.Calendar
 }
 
 // Result is the outcome of a run.
@@ -35,6 +41,8 @@ type Result struct {
 	Problems []inventory.Problem
 	// Analyzers names the analyzers that ran, in order.
 	Analyzers []string
+	// Risk ranks every workload from the findings above (exceptions applied) and the snapshot.
+	Risk *risk.Ranking
 }
 
 // analyzer is one stage of the pipeline.
@@ -51,6 +59,12 @@ var analyzers = []analyzer{
 			c.PSSVersion = checks.PSSVersionFor(s.Source.ServerVersion)
 		}
 		return checks.Run(c), nil
+	}},
+	{"infra", func(_ context.Context, s *inventory.Snapshot, o *Options) ([]finding.Finding, error) {
+		return infra.Run(&infra.Context{Snapshot: s, Config: o.Config, Calendar: o.Releases, Now: o.Now}), nil
+	}},
+	{"access", func(_ context.Context, s *inventory.Snapshot, o *Options) ([]finding.Finding, error) {
+		return access.Run(s, o.Config), nil
 	}},
 	{"images", func(_ context.Context, s *inventory.Snapshot, _ *Options) ([]finding.Finding, error) {
 		return imagescan.Analyze(s), nil
@@ -94,6 +108,8 @@ func Run(ctx context.Context, s *inventory.Snapshot, opts Options) (*Result, err
 	}
 	r.Findings = dedupe(all)
 	finding.Sort(r.Findings)
+	// The one stage after exceptions: the risk ranking reads every analyzer's findings.
+	r.Risk = risk.Rank(s, r.Findings)
 	return r, nil
 }
 

@@ -47,6 +47,9 @@ type Config struct {
 	ImageLayout string
 	// PullImages lets scans fetch images that are not in ImageLayout from their registries.
 	PullImages bool
+	// ReleaseCalendarMaxAge is how old the Kubernetes release calendar may be before version
+	// checks say it is stale (kubernetes.releaseCalendarMaxAge).
+	ReleaseCalendarMaxAge time.Duration
 }
 
 // file is the on-disk shape of .redoubt.yaml.
@@ -68,6 +71,9 @@ type file struct {
 		Layout string `yaml:"layout"`
 		Pull   bool   `yaml:"pull"`
 	} `yaml:"images"`
+	Kubernetes struct {
+		ReleaseCalendarMaxAge string `yaml:"releaseCalendarMaxAge"`
+	} `yaml:"kubernetes"`
 }
 
 type exception struct {
@@ -79,6 +85,7 @@ type exception struct {
 	Resource        *finding.Selector  `yaml:"resource"`
 	Images          []string           `yaml:"images"`
 	Packages        []string           `yaml:"packages"`
+	PURLs           []string           `yaml:"purls"`
 	Reason          string             `yaml:"reason"`
 	Owner           string             `yaml:"owner"`
 	Expires         string             `yaml:"expires"`
@@ -88,7 +95,7 @@ type exception struct {
 
 // Default returns the policy used when no file is given.
 func Default() *Config {
-	return &Config{PSSLevel: "restricted", MaxDatabaseAge: 7 * 24 * time.Hour}
+	return &Config{PSSLevel: "restricted", MaxDatabaseAge: 7 * 24 * time.Hour, ReleaseCalendarMaxAge: 60 * 24 * time.Hour}
 }
 
 // Find returns the policy file that applies to a scan of these paths: .redoubt.yaml in the first
@@ -185,6 +192,13 @@ func Parse(name string, data []byte) (*Config, error) {
 		}
 		cfg.MaxDatabaseAge = d
 	}
+	if f.Kubernetes.ReleaseCalendarMaxAge != "" {
+		d, err := parseAge(f.Kubernetes.ReleaseCalendarMaxAge)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: kubernetes.releaseCalendarMaxAge: %v", name, err))
+		}
+		cfg.ReleaseCalendarMaxAge = d
+	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "\n"))
 	}
@@ -246,7 +260,7 @@ func exceptionLines(root *yaml.Node) []int {
 func (e exception) toException(file string, line int) (finding.Exception, error) {
 	ex := finding.Exception{
 		Checks: e.Checks, Vulnerabilities: e.Vulnerabilities, Resources: e.Resources,
-		Images: e.Images, Packages: e.Packages,
+		Images: e.Images, Packages: e.Packages, PURLs: e.PURLs,
 		Reason: e.Reason, Owner: e.Owner, Source: "config", File: file, Line: line,
 		Justification: e.Justification,
 	}

@@ -98,3 +98,16 @@ func TestEmptyFileAndFind(t *testing.T) {
 		t.Errorf("missing file error %v does not name the file", err)
 	}
 }
+
+func TestReleaseCalendarMaxAge(t *testing.T) {
+	if d := Default().ReleaseCalendarMaxAge; d != 60*24*time.Hour {
+		t.Errorf("default release calendar max age %v, want 60 days", d)
+	}
+	cfg, err := Parse("p.yaml", []byte("kubernetes:\n  releaseCalendarMaxAge: 30d\n"))
+	if err != nil || cfg.ReleaseCalendarMaxAge != 30*24*time.Hour {
+		t.Errorf("30d: %v, %v", cfg, err)
+	}
+	if _, err := Parse("p.yaml", []byte("kubernetes:\n  releaseCalendarMaxAge: soon\n")); err == nil || !strings.Contains(err.Error(), "kubernetes.releaseCalendarMaxAge") {
+		t.Errorf("bad age: %v", err)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"redoubt.dev/redoubt/internal/purl"
 )
 
 // Exception suppresses the findings it matches: by check, by vulnerability, by resource, by image
@@ -21,6 +23,8 @@ type Exception struct {
 	// Images are glob patterns on image references or digests; Packages on package names.
 	Images   []string `json:"images,omitempty"`
 	Packages []string `json:"packages,omitempty"`
+	// PURLs are package URLs; one with a version matches that version of the package only.
+	PURLs []string `json:"purls,omitempty"`
 
 	Reason string `json:"reason"`
 	Owner  string `json:"owner,omitempty"`
@@ -81,7 +85,7 @@ func (e *Exception) Validate() error {
 		problems = append(problems, "an owner is required")
 	}
 	if len(e.Checks) == 0 && len(e.Vulnerabilities) == 0 && len(e.Resources) == 0 &&
-		len(e.Images) == 0 && len(e.Packages) == 0 {
+		len(e.Images) == 0 && len(e.Packages) == 0 && len(e.PURLs) == 0 {
 		problems = append(problems, "it must name checks, vulnerabilities, resources, images or packages (an exception for everything is not allowed)")
 	}
 	all := slices.Concat(e.Checks, e.Vulnerabilities, e.Images, e.Packages)
@@ -91,6 +95,11 @@ func (e *Exception) Validate() error {
 	for _, p := range all {
 		if _, err := path.Match(p, ""); err != nil {
 			problems = append(problems, fmt.Sprintf("pattern %q is malformed", p))
+		}
+	}
+	for _, p := range e.PURLs {
+		if _, err := purl.Parse(p); err != nil {
+			problems = append(problems, err.Error())
 		}
 	}
 	if len(problems) > 0 {
@@ -121,7 +130,23 @@ func (e *Exception) Matches(f *Finding) bool {
 	if len(e.Packages) > 0 && (f.Vulnerability == nil || !anyGlob(e.Packages, f.Vulnerability.Package)) {
 		return false
 	}
+	if len(e.PURLs) > 0 && (f.Vulnerability == nil || !coversPURL(e.PURLs, f.Vulnerability.PURL)) {
+		return false
+	}
 	return true
+}
+
+func coversPURL(patterns []string, p string) bool {
+	target, err := purl.Parse(p)
+	if err != nil {
+		return false
+	}
+	for _, pat := range patterns {
+		if pp, err := purl.Parse(pat); err == nil && pp.Covers(target) {
+			return true
+		}
+	}
+	return false
 }
 
 // Where renders the exception's origin, file:line, for messages.

@@ -17,7 +17,7 @@ func TestExceptionMatches(t *testing.T) {
 	web := Finding{Check: "run-as-root", Resource: Resource{Namespace: "shop", Kind: "Deployment", Name: "web-frontend", Container: "app"}}
 	vuln := Finding{Check: "vulnerability", Resource: Resource{Namespace: "shop", Kind: "Deployment", Name: "api"},
 		Location:      Location{Image: "reg.internal/api:1", Digest: "sha256:abc"},
-		Vulnerability: &Vulnerability{ID: "GHSA-xxxx", Aliases: []string{"CVE-2021-1"}, Package: "lodash"}}
+		Vulnerability: &Vulnerability{ID: "GHSA-xxxx", Aliases: []string{"CVE-2021-1"}, Package: "lodash", PURL: "pkg:npm/lodash@4.17.15"}}
 	tests := []struct {
 		name string
 		e    Exception
@@ -39,6 +39,9 @@ func TestExceptionMatches(t *testing.T) {
 		{"image by digest", Exception{Images: []string{"sha256:abc"}}, vuln, true},
 		{"image glob", Exception{Images: []string{"reg.internal/*"}}, vuln, true},
 		{"image mismatch", Exception{Images: []string{"other/*"}}, vuln, false},
+		{"package URL with the version", Exception{PURLs: []string{"pkg:npm/lodash@4.17.15"}}, vuln, true},
+		{"package URL of another version", Exception{PURLs: []string{"pkg:npm/lodash@4.17.21"}}, vuln, false},
+		{"package URL without a version", Exception{PURLs: []string{"pkg:npm/lodash"}}, vuln, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

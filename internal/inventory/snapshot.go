@@ -48,6 +48,9 @@ type SourceKind string
 const (
 	SourceManifests SourceKind = "manifests"
 	SourceCluster   SourceKind = "cluster"
+	// SourceNode is a node read from the inside: processes, static pod manifests and
+	// configuration files (redoubt node audit).
+	SourceNode SourceKind = "node"
 )
 
 // Source describes what the snapshot was read from.
@@ -62,6 +65,8 @@ type Source struct {
 	Namespace string `json:"namespace,omitempty"`
 	// ServerVersion is the API server's gitVersion, for live clusters.
 	ServerVersion string `json:"serverVersion,omitempty"`
+	// Node is the host name of the node read, for a node source.
+	Node string `json:"node,omitempty"`
 }
 
 // Problem is an input error: a file, document or object that could not be read. Everything else
@@ -119,6 +124,16 @@ type Snapshot struct {
 	// analyzers can at least recognise them (a CiliumNetworkPolicy, say).
 	Others []*Unstructured
 	Images []*Image
+
+	// Components are control-plane and node components whose configuration was read from
+	// outside the API: a process's command line on a node, a kubelet's configuration file or its
+	// configz endpoint. Static pods are not Components: they are Pods.
+	Components []*Component
+	// HostFiles are what a node source learnt about files that components' flags name (never
+	// their secrets).
+	HostFiles []*HostFile
+	// AnonymousProbe records unauthenticated requests to a live cluster's API server.
+	AnonymousProbe *AnonymousProbe
 
 	// Problems are the input errors met while loading.
 	Problems []Problem
@@ -346,4 +361,59 @@ func (s *Snapshot) NetworkPoliciesIn(namespace string) []*NetworkPolicy {
 		}
 	}
 	return out
+}
+
+// Component is the configuration of a control-plane or node component read from outside the
+// API.
+type Component struct {
+	// Name is kube-apiserver, kube-controller-manager, kube-scheduler, etcd or kubelet.
+	Name string
+	// Node is the node the component runs on, when known.
+	Node string
+	// Origin is the configuration file read (a kubelet's config.yaml), or empty for a process.
+	Origin Origin
+	// PID is the process read from /proc, or 0.
+	PID int
+	// Args is the command line after the program name; nil when no process was read.
+	Args []string
+	// Env holds the environment variables that configure the component (etcd's ETCD_*), never
+	// any other.
+	Env map[string]string
+	// Config is a configuration document as read (a KubeletConfiguration, YAML or JSON), and
+	// ConfigSource says from where: "file" or "configz".
+	Config       []byte
+	ConfigSource string
+	// Error says why the configuration could not be read, when it could not.
+	Error string
+}
+
+// HostFile is what a node source learnt about one file a component's flags name.
+type HostFile struct {
+	Node string
+	Path string
+	// Read is true when the file was read; Error says why not otherwise.
+	Read  bool
+	Error string
+	// Encryption lists, for an EncryptionConfiguration, each resources entry with its providers
+	// in order (the first one encrypts new writes). Keys are never kept.
+	Encryption []EncryptionResources
+}
+
+// EncryptionResources is one entry of an EncryptionConfiguration.
+type EncryptionResources struct {
+	Resources []string
+	Providers []string
+}
+
+// AnonymousProbe is the result of unauthenticated requests to an API server.
+type AnonymousProbe struct {
+	Server  string
+	Results []ProbeResult
+}
+
+// ProbeResult is one unauthenticated request: the HTTP status, or the error.
+type ProbeResult struct {
+	Path   string
+	Status int
+	Error  string
 }

@@ -7,6 +7,7 @@ import (
 	"redoubt.dev/redoubt/internal/audit"
 	"redoubt.dev/redoubt/internal/finding"
 	"redoubt.dev/redoubt/internal/inventory"
+	"redoubt.dev/redoubt/internal/risk"
 )
 
 // SchemaVersion is the version of the JSON output's shape. Additions keep the version; a rename
@@ -21,6 +22,8 @@ type Document struct {
 	Findings      []finding.Finding   `json:"findings"`
 	Summary       audit.Summary       `json:"summary"`
 	Problems      []inventory.Problem `json:"problems"`
+	// Risk ranks every workload, most at risk first, each score explained factor by factor.
+	Risk *risk.Ranking `json:"risk,omitempty"`
 }
 
 // Tool names the producer.
@@ -37,6 +40,7 @@ func NewDocument(r *audit.Result, opts Options) Document {
 		Findings:      r.Findings,
 		Summary:       r.Summarize(),
 		Problems:      r.Problems,
+		Risk:          r.Risk,
 	}
 	if r.Snapshot != nil {
 		d.Target = r.Snapshot.Source

@@ -52,7 +52,7 @@ func Table(w io.Writer, r *audit.Result, opts Options) error {
 			head = "(cluster)"
 		}
 		counts := countLine(g.findings)
-		p.line(p.paint(bold, head) + pad(width-len(head)-len(counts), len(head)) + counts)
+		p.line(p.paint(bold, head) + pad(width-len(head)-len(counts)) + counts)
 		if g.where != "" {
 			p.line("  " + p.paint("\x1b[2m", g.where))
 		}
@@ -193,7 +193,7 @@ func plural(n int) string {
 	return "s"
 }
 
-func pad(n, used int) string {
+func pad(n int) string {
 	if n < 2 {
 		return "  "
 	}

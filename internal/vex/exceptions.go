@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"redoubt.dev/redoubt/internal/finding"
+	"redoubt.dev/redoubt/internal/purl"
 )
 
 // Set is what a set of VEX documents says: exceptions for the statements that suppress, and
@@ -20,7 +21,8 @@ type Set struct {
 // target is what a product or subcomponent selects in Redoubt's terms.
 type target struct {
 	images   []string // image references or "sha256:<hex>" digests
-	packages []string // package names
+	packages []string // package names: any version
+	purls    []string // package URLs with a version: that version only
 	key      string   // identifies the product for "later statements override earlier ones"
 }
 
@@ -92,7 +94,7 @@ func Exceptions(names []string, docs []*Document) *Set {
 			}
 		}
 		e := finding.Exception{
-			Vulnerabilities: vulns, Images: dec.t.images, Packages: dec.t.packages,
+			Vulnerabilities: vulns, Images: dec.t.images, Packages: dec.t.packages, PURLs: dec.t.purls,
 			Reason: reason, Owner: d.Author, Source: "vex", File: names[dec.doc],
 			Status: s.Status, Justification: s.Justification,
 		}
@@ -108,13 +110,13 @@ func Exceptions(names []string, docs []*Document) *Set {
 // productTarget reads what a product (with its subcomponents) selects.
 func productTarget(p Component, subs []Component) (target, error) {
 	var t target
-	img, pkgs, err := componentTarget(p)
+	img, pkgs, purls, err := componentTarget(p)
 	if err != nil {
 		return t, err
 	}
 	t.images = img
 	for _, s := range subs {
-		si, sp, err := componentTarget(s)
+		si, sp, spurls, err := componentTarget(s)
 		if err != nil {
 			return t, fmt.Errorf("subcomponent: %w", err)
 		}
@@ -122,23 +124,25 @@ func productTarget(p Component, subs []Component) (target, error) {
 			return t, fmt.Errorf("subcomponent %q is an image", cmp.Or(s.ID, s.Identifiers["purl"]))
 		}
 		t.packages = append(t.packages, sp...)
+		t.purls = append(t.purls, spurls...)
 	}
 	if len(subs) == 0 {
-		t.packages = pkgs
+		t.packages, t.purls = pkgs, purls
 	} else if len(img) == 0 {
 		return t, fmt.Errorf("product %q has subcomponents but is not an image", cmp.Or(p.ID, p.Identifiers["purl"]))
 	}
-	if len(t.images) == 0 && len(t.packages) == 0 {
+	if len(t.images) == 0 && len(t.packages) == 0 && len(t.purls) == 0 {
 		return t, fmt.Errorf("product %q names no image digest, image or package", p.ID)
 	}
 	slices.Sort(t.images)
 	slices.Sort(t.packages)
-	t.key = strings.Join(t.images, ",") + "|" + strings.Join(t.packages, ",")
+	slices.Sort(t.purls)
+	t.key = strings.Join(t.images, ",") + "|" + strings.Join(t.packages, ",") + "|" + strings.Join(t.purls, ",")
 	return t, nil
 }
 
 // componentTarget reads one component's identifiers.
-func componentTarget(c Component) (images, packages []string, err error) {
+func componentTarget(c Component) (images, packages, purls []string, err error) {
 	add := func(list *[]string, s string) {
 		if s != "" && !slices.Contains(*list, s) {
 			*list = append(*list, s)
@@ -148,9 +152,9 @@ func componentTarget(c Component) (images, packages []string, err error) {
 		switch {
 		case id == "":
 		case strings.HasPrefix(id, "pkg:"):
-			p, err := parsePURL(id)
+			p, err := purl.Parse(id)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			if p.Type == "oci" || p.Type == "docker" {
 				switch {
@@ -159,11 +163,16 @@ func componentTarget(c Component) (images, packages []string, err error) {
 				case p.Qualifiers["repository_url"] != "" && p.Version != "":
 					add(&images, p.Qualifiers["repository_url"]+":"+p.Version)
 				default:
-					return nil, nil, fmt.Errorf("image %q: give its digest (pkg:oci/NAME@sha256:...) so the statement names one image", id)
+					return nil, nil, nil, fmt.Errorf("image %q: give its digest (pkg:oci/NAME@sha256:...) so the statement names one image", id)
 				}
 				continue
 			}
-			add(&packages, p.packageName())
+			// A version pins the statement to that version of the package.
+			if p.Version != "" {
+				add(&purls, id)
+			} else {
+				add(&packages, p.PackageName())
+			}
 		case strings.HasPrefix(id, "sha256:"):
 			add(&images, id)
 		case strings.Contains(id, "://"):
@@ -181,5 +190,5 @@ func componentTarget(c Component) (images, packages []string, err error) {
 		// The hash of an image (its manifest digest); a package's file hash matches nothing.
 		add(&images, "sha256:"+strings.ToLower(h))
 	}
-	return images, packages, nil
+	return images, packages, purls, nil
 }

@@ -57,7 +57,7 @@ func Export(w io.Writer, exceptions []finding.Exception, o ExportOptions) (skipp
 		case len(e.Resources) > 0:
 			skipped = append(skipped, fmt.Sprintf("%s: is scoped to Kubernetes resources, which OpenVEX cannot express", where))
 			continue
-		case len(e.Images) == 0 && len(e.Packages) == 0:
+		case len(e.Images) == 0 && len(e.Packages) == 0 && len(e.PURLs) == 0:
 			skipped = append(skipped, fmt.Sprintf("%s: names no image or package; an OpenVEX statement needs a product", where))
 			continue
 		}
@@ -87,6 +87,9 @@ func Export(w io.Writer, exceptions []finding.Exception, o ExportOptions) (skipp
 		var subs []Component
 		for _, p := range e.Packages {
 			subs = append(subs, Component{ID: p})
+		}
+		for _, p := range e.PURLs {
+			subs = append(subs, Component{ID: p, Identifiers: map[string]string{"purl": p}})
 		}
 		for _, img := range e.Images {
 			c := Component{ID: img, Subcomponents: subs}

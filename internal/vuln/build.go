@@ -15,7 +15,7 @@ type builder struct {
 	path string
 	db   *sql.DB
 	tx   *sql.Tx
-	ins  struct{ vuln, affected, entry, delAffected, updVuln, alias, delAliases *sql.Stmt }
+	ins  struct{ vuln, affected, entry, delAffected, updVuln, alias, delAliases, rated, delRated *sql.Stmt }
 	// seen maps a record ID to its row and modified time: the same record can come in two
 	// exports (a GHSA entry for npm and PyPI packages); the newer copy wins.
 	seen      map[string]seenRecord
@@ -59,6 +59,8 @@ func newBuilder(ctx context.Context, path string) (*builder, error) {
 		{&b.ins.delAffected, `DELETE FROM affected WHERE vuln=?`},
 		{&b.ins.alias, `INSERT INTO aliases(alias, vuln) VALUES(?,?)`},
 		{&b.ins.delAliases, `DELETE FROM aliases WHERE vuln=?`},
+		{&b.ins.rated, `INSERT INTO rated(name, vuln, sev) VALUES(?,?,?)`},
+		{&b.ins.delRated, `DELETE FROM rated WHERE vuln=?`},
 		{&b.ins.entry, `INSERT INTO entries(source, name, method, crc32, size, modified, raw) VALUES(?,?,?,?,?,?,?)`},
 	} {
 		if *s.p, err = b.tx.PrepareContext(ctx, s.q); err != nil {
@@ -106,7 +108,8 @@ func (b *builder) addRecord(ctx context.Context, r *Record) error {
 		}
 	}
 	var ratingJSON any
-	if rt := rate(r.Severity, r.DatabaseSpecific); rt != nil {
+	rt := rate(r.Severity, r.DatabaseSpecific)
+	if rt != nil {
 		ratingJSON = encodeJSON(rt)
 	}
 	aliases := encodeJSON(r.Aliases)
@@ -118,7 +121,7 @@ func (b *builder) addRecord(ctx context.Context, r *Record) error {
 		if old.withdrawn {
 			b.withdrawn--
 		}
-		for _, st := range []*sql.Stmt{b.ins.delAffected, b.ins.delAliases} {
+		for _, st := range []*sql.Stmt{b.ins.delAffected, b.ins.delAliases, b.ins.delRated} {
 			if _, err := st.ExecContext(ctx, old.row); err != nil {
 				return err
 			}
@@ -140,6 +143,15 @@ func (b *builder) addRecord(ctx context.Context, r *Record) error {
 	for _, a := range r.Aliases {
 		if _, err := b.ins.alias.ExecContext(ctx, a, row); err != nil {
 			return err
+		}
+	}
+	if rt != nil && !withdrawn {
+		// Every name of a rated record can lend its rating to an unrated record of the same
+		// vulnerability (see DB.aliasRating).
+		for _, n := range r.IDs() {
+			if _, err := b.ins.rated.ExecContext(ctx, n, row, int(rt.Severity)); err != nil {
+				return err
+			}
 		}
 	}
 	if withdrawn {
@@ -171,8 +183,8 @@ func (b *builder) addRecord(ctx context.Context, r *Record) error {
 
 // addSource records where one ecosystem's data came from.
 func (b *builder) addSource(ctx context.Context, s Source) error {
-	_, err := b.tx.ExecContext(ctx, `INSERT OR REPLACE INTO sources(ecosystem, url, updated, fetched, sha256, size, records, skipped) VALUES(?,?,?,?,?,?,?,?)`,
-		s.Ecosystem, s.URL, s.Updated.UTC().Format(time.RFC3339), s.Fetched.UTC().Format(time.RFC3339), s.SHA256, s.Size, s.Records, s.Skipped)
+	_, err := b.tx.ExecContext(ctx, `INSERT OR REPLACE INTO sources(ecosystem, url, updated, fetched, sha256, size, records, skipped, etag) VALUES(?,?,?,?,?,?,?,?,?)`,
+		s.Ecosystem, s.URL, s.Updated.UTC().Format(time.RFC3339), s.Fetched.UTC().Format(time.RFC3339), s.SHA256, s.Size, s.Records, s.Skipped, s.ETag)
 	return err
 }
 

@@ -194,11 +194,11 @@ func Import(ctx context.Context, dir, input string, o UpdateOptions) (*UpdateRes
 	}
 	if st.IsDir() {
 		o.Mirror = input
-		return installFrom(ctx, dir, o, func(tmp string, res *UpdateResult) ([]fetched, error) {
+		return installFrom(ctx, dir, o, func(tmp string, _ *DB, res *UpdateResult) ([]fetched, error) {
 			return fromLocal(input, tmp, o, res)
 		})
 	}
-	return installFrom(ctx, dir, o, func(tmp string, res *UpdateResult) ([]fetched, error) {
+	return installFrom(ctx, dir, o, func(tmp string, _ *DB, res *UpdateResult) ([]fetched, error) {
 		unpacked := filepath.Join(tmp, "bundle")
 		if err := untarBundle(input, unpacked, o.Limits); err != nil {
 			return nil, fmt.Errorf("import %s: %w", input, err)

@@ -167,12 +167,19 @@ func (d *DB) Match(ctx context.Context, pkgs []Package) ([]Match, error) {
 	if err != nil {
 		return nil, err
 	}
+	rated, err := conn.PrepareContext(ctx, `SELECT v.vid, v.rating FROM rated r JOIN vulns v ON v.id=r.vuln
+		WHERE r.name=? AND v.withdrawn=0 ORDER BY r.sev DESC LIMIT 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rated.Close()
+	q := &queries{rated: rated, ratings: map[string]*rating{}}
 	var out []Match
 	for i, recs := range perPkg {
 		if len(recs) == 0 {
 			continue
 		}
-		ms, err := d.merge(ctx, conn, i, recs, vulns, parsers[Ecosystem(normalizeEcosystem(pkgs[i].Ecosystem))])
+		ms, err := d.merge(ctx, q, i, recs, vulns, parsers[Ecosystem(normalizeEcosystem(pkgs[i].Ecosystem))])
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +235,14 @@ func scanVuln(row *sql.Row) (*vulnRow, error) {
 
 // merge groups the records that matched one package by alias (records naming each other, or
 // sharing an alias, describe one vulnerability) and turns each group into one Match.
-func (d *DB) merge(ctx context.Context, conn *sql.Conn, index int, recs []matchedRecord, vulns map[int64]*vulnRow, p *parser) ([]Match, error) {
+// queries are the statements prepared once per Match call.
+type queries struct {
+	rated *sql.Stmt
+	// ratings caches aliasRating's lookups by name (nil: no rated record has the name).
+	ratings map[string]*rating
+}
+
+func (d *DB) merge(ctx context.Context, q *queries, index int, recs []matchedRecord, vulns map[int64]*vulnRow, p *parser) ([]Match, error) {
 	parent := map[string]string{}
 	var find func(string) string
 	find = func(x string) string {
@@ -259,7 +273,7 @@ func (d *DB) merge(ctx context.Context, conn *sql.Conn, index int, recs []matche
 	}
 	var out []Match
 	for _, root := range roots {
-		m, err := d.mergeGroup(ctx, conn, index, groups[root], vulns, p)
+		m, err := d.mergeGroup(ctx, q, index, groups[root], vulns, p)
 		if err != nil {
 			return nil, err
 		}
@@ -283,7 +297,7 @@ func idRank(id string) int {
 	return 0
 }
 
-func (d *DB) mergeGroup(ctx context.Context, conn *sql.Conn, index int, recs []matchedRecord, vulns map[int64]*vulnRow, p *parser) (Match, error) {
+func (d *DB) mergeGroup(ctx context.Context, q *queries, index int, recs []matchedRecord, vulns map[int64]*vulnRow, p *parser) (Match, error) {
 	// De-duplicate: one record can match through two affected entries.
 	slices.SortFunc(recs, func(a, b matchedRecord) int {
 		va, vb := vulns[a.row], vulns[b.row]
@@ -358,7 +372,7 @@ func (d *DB) mergeGroup(ctx context.Context, conn *sql.Conn, index int, recs []m
 		}
 	}
 	if best == nil {
-		rt, err := d.aliasRating(ctx, conn, append([]string{m.ID}, m.Aliases...))
+		rt, err := d.aliasRating(ctx, q, append([]string{m.ID}, m.Aliases...))
 		if err != nil {
 			return m, err
 		}
@@ -374,35 +388,30 @@ func (d *DB) mergeGroup(ctx context.Context, conn *sql.Conn, index int, recs []m
 }
 
 // aliasRating looks for a rating in records of the same vulnerability that did not match this
-// package (a GHSA record filed under another ecosystem, say): records named by the group, and
-// records that name the group's IDs as their aliases.
-func (d *DB) aliasRating(ctx context.Context, conn *sql.Conn, ids []string) (*rating, error) {
+// package (a GHSA record filed under another ecosystem, say): the highest rating of any record
+// whose ID or aliases include one of the group's names.
+func (d *DB) aliasRating(ctx context.Context, q *queries, ids []string) (*rating, error) {
 	var best *rating
 	for _, id := range ids {
-		rows, err := conn.QueryContext(ctx, `SELECT vid, rating FROM vulns WHERE vid=? AND withdrawn=0 AND rating IS NOT NULL
-			UNION SELECT v.vid, v.rating FROM aliases a JOIN vulns v ON v.id=a.vuln WHERE a.alias=? AND v.withdrawn=0 AND v.rating IS NOT NULL`, id, id)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+		r, cached := q.ratings[id]
+		if !cached {
 			var vid, rt string
-			if err := rows.Scan(&vid, &rt); err != nil {
-				rows.Close()
+			err := q.rated.QueryRowContext(ctx, id).Scan(&vid, &rt)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+			case err != nil:
 				return nil, err
-			}
-			r := new(rating)
-			if err := json.Unmarshal([]byte(rt), r); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if best == nil || r.Severity > best.Severity {
+			default:
+				r = new(rating)
+				if err := json.Unmarshal([]byte(rt), r); err != nil {
+					return nil, err
+				}
 				r.Source = "alias " + vid + " " + r.Source
-				best = r
 			}
+			q.ratings[id] = r
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
+		if r != nil && (best == nil || r.Severity > best.Severity) {
+			best = r
 		}
 	}
 	return best, nil

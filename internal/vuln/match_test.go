@@ -146,6 +146,7 @@ func TestMatchRealDebian(t *testing.T) {
 		if len(want) < c.atLeast {
 			t.Errorf("%s: only %d CVEs fixed after %s in the changelog", c.source, len(want), c.installed)
 		}
+		t.Logf("%s %s: the changelog names %d CVEs fixed later; %d matched", c.source, c.installed, len(want), len(got[i]))
 		if len(got[i]) != len(want) {
 			t.Errorf("%s %s: %d matches, the changelog says %d CVEs were fixed later", c.source, c.installed, len(got[i]), len(want))
 		}
@@ -343,5 +344,30 @@ func TestAliasMerging(t *testing.T) {
 	}
 	if v := ms[0].Vulnerability(Package{"Go", "example.com/m", "v1.1.0"}); !v.Fixable || v.FixedVersion != "1.3.0" || v.ID != "CVE-2099-1000" {
 		t.Errorf("Vulnerability: %+v", v)
+	}
+}
+
+// TestConcurrentMatch: one DB serves many scans at once (the server scans images in parallel).
+func TestConcurrentMatch(t *testing.T) {
+	d := buildDB(t, map[string][]string{"Go": goVulnDBFiles(t), "npm": ghsaFiles(t)})
+	pkgs := []Package{{"npm", "lodash", "4.17.15"}, {"Go", "golang.org/x/text", "v0.3.0"}, {"Go", "stdlib", "go1.20.1"}}
+	want, err := d.Match(context.Background(), pkgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			got, err := d.Match(context.Background(), pkgs)
+			if err == nil && len(got) != len(want) {
+				err = errors.New("different results")
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -21,7 +21,7 @@ const FileName = "vuln.db"
 
 // schemaVersion changes whenever the tables change; a database of another version is refused
 // with a message to update it.
-const schemaVersion = 1
+const schemaVersion = 3
 
 // ErrNoDatabase is returned by Open when there is no database to open.
 var ErrNoDatabase = errors.New("no vulnerability database")
@@ -30,7 +30,7 @@ const schema = `
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources(ecosystem TEXT PRIMARY KEY, url TEXT NOT NULL, updated TEXT NOT NULL,
 	fetched TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, records INTEGER NOT NULL,
-	skipped INTEGER NOT NULL);
+	skipped INTEGER NOT NULL, etag TEXT NOT NULL);
 CREATE TABLE vulns(id INTEGER PRIMARY KEY, vid TEXT NOT NULL UNIQUE, modified TEXT NOT NULL,
 	withdrawn INTEGER NOT NULL, aliases TEXT, summary TEXT, rating TEXT, refs TEXT);
 CREATE TABLE affected(vuln INTEGER NOT NULL, ecosystem TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL);
@@ -38,6 +38,7 @@ CREATE TABLE entries(source TEXT NOT NULL, name TEXT NOT NULL, method INTEGER NO
 	crc32 INTEGER NOT NULL, size INTEGER NOT NULL, modified INTEGER NOT NULL, raw BLOB NOT NULL);
 CREATE TABLE counts(ecosystem TEXT PRIMARY KEY, vulns INTEGER NOT NULL);
 CREATE TABLE aliases(alias TEXT NOT NULL, vuln INTEGER NOT NULL);
+CREATE TABLE rated(name TEXT NOT NULL, vuln INTEGER NOT NULL, sev INTEGER NOT NULL);
 `
 
 // indexes are created after the bulk insert, which is faster than maintaining them row by row.
@@ -45,9 +46,12 @@ const indexes = `
 CREATE INDEX affected_pkg ON affected(ecosystem, name);
 CREATE INDEX entries_source ON entries(source);
 CREATE INDEX aliases_alias ON aliases(alias);
+CREATE INDEX rated_name ON rated(name, sev);
 INSERT INTO counts SELECT ecosystem, COUNT(DISTINCT vuln) FROM affected GROUP BY ecosystem;
-ANALYZE;
 `
+
+// No ANALYZE: every query has one obvious index, and with statistics SQLite re-prepares a
+// statement each time its parameters change, which tripled the cost of matching.
 
 // Source describes where one ecosystem's data came from.
 type Source struct {
@@ -62,7 +66,9 @@ type Source struct {
 	Fetched time.Time `json:"fetched"`
 	SHA256  string    `json:"sha256"`
 	Size    int64     `json:"size"`
-	Records int       `json:"records"`
+	// ETag is the server's entity tag, for conditional updates.
+	ETag    string `json:"etag,omitempty"`
+	Records int    `json:"records"`
 	// Skipped counts records that could not be read; the rest were imported.
 	Skipped int `json:"skipped"`
 }
@@ -75,9 +81,11 @@ type Status struct {
 	Built time.Time `json:"built"`
 	// Updated is the oldest source's Updated: the data is at least this fresh.
 	Updated time.Time `json:"updated"`
-	// Age is how long ago Updated was, when the status was read.
-	Age     time.Duration `json:"age"`
-	Sources []Source      `json:"sources"`
+	// Age is how long ago Updated was, when the status was read; AgeSeconds is the same for
+	// machines.
+	Age        time.Duration `json:"-"`
+	AgeSeconds int64         `json:"ageSeconds"`
+	Sources    []Source      `json:"sources"`
 	// Ecosystems counts vulnerabilities per ecosystem as the records spell it ("Debian:12").
 	Ecosystems      map[string]int `json:"ecosystems"`
 	Vulnerabilities int            `json:"vulnerabilities"`
@@ -186,14 +194,14 @@ func (d *DB) load(path string) error {
 	s.Built, _ = time.Parse(time.RFC3339, meta["built"])
 	s.Vulnerabilities, _ = strconv.Atoi(meta["vulns"])
 	s.Withdrawn, _ = strconv.Atoi(meta["withdrawn"])
-	rows, err = d.db.QueryContext(ctx, `SELECT ecosystem, url, updated, fetched, sha256, size, records, skipped FROM sources ORDER BY ecosystem`)
+	rows, err = d.db.QueryContext(ctx, `SELECT ecosystem, url, updated, fetched, sha256, size, records, skipped, etag FROM sources ORDER BY ecosystem`)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var src Source
 		var updated, fetched string
-		if err := rows.Scan(&src.Ecosystem, &src.URL, &updated, &fetched, &src.SHA256, &src.Size, &src.Records, &src.Skipped); err != nil {
+		if err := rows.Scan(&src.Ecosystem, &src.URL, &updated, &fetched, &src.SHA256, &src.Size, &src.Records, &src.Skipped, &src.ETag); err != nil {
 			rows.Close()
 			return err
 		}
@@ -239,6 +247,7 @@ func (d *DB) Status() Status {
 	s.Sources = slices.Clone(s.Sources)
 	if !s.Updated.IsZero() {
 		s.Age = time.Since(s.Updated)
+		s.AgeSeconds = int64(s.Age.Seconds())
 	}
 	return s
 }

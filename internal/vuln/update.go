@@ -2,7 +2,9 @@ package vuln
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -90,6 +92,9 @@ type UpdateOptions struct {
 	Limits Limits
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// IdleTimeout aborts a download that receives nothing for this long; zero means two
+	// minutes. (A whole download may take long; a silent one is stuck.)
+	IdleTimeout time.Duration
 }
 
 func (o *UpdateOptions) defaults() {
@@ -105,6 +110,9 @@ func (o *UpdateOptions) defaults() {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = 2 * time.Minute
+	}
 }
 
 // UpdateResult says what an update did.
@@ -117,6 +125,8 @@ type UpdateResult struct {
 	Problems []string
 	// Warnings are things that did not stop the update, such as a missing extra file.
 	Warnings []string
+	// Unchanged is set when every source answered "not modified" and the database was kept.
+	Unchanged bool
 }
 
 // Err is the sources' failures joined, or nil.
@@ -126,6 +136,9 @@ func (r *UpdateResult) Err() error { return errors.Join(r.Failed...) }
 type fetched struct {
 	src  Source
 	path string
+	// keep says the source is unchanged since the previous database (HTTP 304): its records
+	// are copied from there, with src's metadata.
+	keep bool
 }
 
 // Update fetches the exports from the mirror (or osv.dev) and installs a new database in dir.
@@ -138,7 +151,7 @@ func Update(ctx context.Context, dir string, o UpdateOptions) (*UpdateResult, er
 		base = DefaultMirror
 	}
 	if !isURL(base) {
-		return installFrom(ctx, dir, o, func(tmp string, res *UpdateResult) ([]fetched, error) {
+		return installFrom(ctx, dir, o, func(tmp string, _ *DB, res *UpdateResult) ([]fetched, error) {
 			return fromLocal(base, tmp, o, res)
 		})
 	}
@@ -146,12 +159,20 @@ func Update(ctx context.Context, dir string, o UpdateOptions) (*UpdateResult, er
 	if len(ecos) == 0 {
 		ecos = DefaultEcosystems()
 	}
-	return installFrom(ctx, dir, o, func(tmp string, res *UpdateResult) ([]fetched, error) {
+	return installFrom(ctx, dir, o, func(tmp string, old *DB, res *UpdateResult) ([]fetched, error) {
 		var out []fetched
 		for i, eco := range ecos {
 			u := strings.TrimSuffix(base, "/") + "/" + url.PathEscape(eco) + "/all.zip"
 			dst := filepath.Join(tmp, fmt.Sprintf("%d.zip", i))
-			src, err := download(ctx, o, u, dst, eco+"/all.zip")
+			var prev *Source
+			if old != nil {
+				for j, s := range old.status.Sources {
+					if s.Ecosystem == eco && s.URL == u {
+						prev = &old.status.Sources[j]
+					}
+				}
+			}
+			src, notModified, err := download(ctx, o, u, dst, eco+"/all.zip", prev)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
@@ -160,7 +181,7 @@ func Update(ctx context.Context, dir string, o UpdateOptions) (*UpdateResult, er
 				continue
 			}
 			src.Ecosystem = eco
-			out = append(out, fetched{src: src, path: dst})
+			out = append(out, fetched{src: src, path: dst, keep: notModified})
 		}
 		for _, name := range allExtras(o.Extras) {
 			u := strings.TrimSuffix(base, "/") + "/" + url.PathEscape(name)
@@ -168,7 +189,7 @@ func Update(ctx context.Context, dir string, o UpdateOptions) (*UpdateResult, er
 			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 				return nil, err
 			}
-			if _, err := download(ctx, o, u, dst, name); err != nil {
+			if _, _, err := download(ctx, o, u, dst, name, nil); err != nil {
 				res.Warnings = append(res.Warnings, fmt.Sprintf("extra file %s: %v", name, err))
 			}
 		}
@@ -200,51 +221,111 @@ type errHTTP struct {
 
 func (e *errHTTP) Error() string { return fmt.Sprintf("GET %s: %s", e.url, e.status) }
 
-// download fetches u into dst within the archive limit, hashing it on the way.
-func download(ctx context.Context, o UpdateOptions, u, dst, label string) (Source, error) {
-	src := Source{URL: u, Fetched: o.Now().UTC()}
+// download fetches u into dst within the archive limit, hashing it on the way. With prev (what
+// the previous database fetched from u) the request is conditional; notModified reports a 304,
+// and then src is prev with a new fetch time. A Google Cloud Storage MD5 (X-Goog-Hash) is
+// checked when the server sends one.
+func download(ctx context.Context, o UpdateOptions, u, dst, label string, prev *Source) (src Source, notModified bool, err error) {
+	src = Source{URL: u, Fetched: o.Now().UTC()}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stalled := fmt.Errorf("GET %s: nothing received for %s", u, o.IdleTimeout)
+	idle := time.AfterFunc(o.IdleTimeout, func() { cancel(stalled) })
+	defer idle.Stop()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return src, err
+		return src, false, err
+	}
+	if prev != nil {
+		if prev.ETag != "" {
+			req.Header.Set("If-None-Match", prev.ETag)
+		}
+		if !prev.Updated.IsZero() {
+			req.Header.Set("If-Modified-Since", prev.Updated.UTC().Format(http.TimeFormat))
+		}
 	}
 	resp, err := o.Client.Do(req)
 	if err != nil {
-		return src, err
+		if context.Cause(ctx) == stalled {
+			return src, false, stalled
+		}
+		return src, false, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotModified && prev != nil {
+		kept := *prev
+		kept.Fetched = src.Fetched
+		fmt.Fprintf(o.Progress, "%s: not modified since %s\n", label, prev.Updated.UTC().Format(time.RFC3339))
+		return kept, true, nil
+	}
 	if resp.StatusCode != http.StatusOK {
-		return src, &errHTTP{url: u, status: resp.Status}
+		return src, false, &errHTTP{url: u, status: resp.Status}
 	}
 	if resp.ContentLength > o.Limits.MaxArchiveBytes {
-		return src, fmt.Errorf("GET %s: %d bytes is more than the %d allowed: %w", u, resp.ContentLength, o.Limits.MaxArchiveBytes, ErrLimit)
+		return src, false, fmt.Errorf("GET %s: %d bytes is more than the %d allowed: %w", u, resp.ContentLength, o.Limits.MaxArchiveBytes, ErrLimit)
 	}
 	src.Updated = src.Fetched
 	if lm, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
 		src.Updated = lm.UTC()
 	}
+	src.ETag = resp.Header.Get("ETag")
 	f, err := os.Create(dst)
 	if err != nil {
-		return src, err
+		return src, false, err
 	}
 	defer f.Close()
-	h := sha256.New()
+	h, m := sha256.New(), md5.New()
 	pw := newProgress(o.Progress, label, resp.ContentLength)
-	n, err := io.Copy(io.MultiWriter(f, h, pw), io.LimitReader(resp.Body, o.Limits.MaxArchiveBytes+1))
+	body := &idleReader{r: resp.Body, timer: idle, d: o.IdleTimeout}
+	n, err := io.Copy(io.MultiWriter(f, h, m, pw), io.LimitReader(body, o.Limits.MaxArchiveBytes+1))
 	pw.done()
 	if err != nil {
-		return src, fmt.Errorf("GET %s: %w", u, err)
+		if context.Cause(ctx) == stalled {
+			return src, false, stalled
+		}
+		return src, false, fmt.Errorf("GET %s: %w", u, err)
 	}
 	if n > o.Limits.MaxArchiveBytes {
-		return src, fmt.Errorf("GET %s: more than the %d bytes allowed: %w", u, o.Limits.MaxArchiveBytes, ErrLimit)
+		return src, false, fmt.Errorf("GET %s: more than the %d bytes allowed: %w", u, o.Limits.MaxArchiveBytes, ErrLimit)
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return src, fmt.Errorf("GET %s: got %d of %d bytes", u, n, resp.ContentLength)
+		return src, false, fmt.Errorf("GET %s: got %d of %d bytes", u, n, resp.ContentLength)
+	}
+	if want := googMD5(resp.Header.Values("X-Goog-Hash")); want != "" && want != base64.StdEncoding.EncodeToString(m.Sum(nil)) {
+		return src, false, fmt.Errorf("GET %s: MD5 of the download does not match the server's X-Goog-Hash: damaged in transit", u)
 	}
 	if err := f.Close(); err != nil {
-		return src, err
+		return src, false, err
 	}
 	src.SHA256, src.Size = hex.EncodeToString(h.Sum(nil)), n
-	return src, nil
+	return src, false, nil
+}
+
+// googMD5 reads the md5 of "X-Goog-Hash: crc32c=..., md5=...".
+func googMD5(values []string) string {
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			if m, ok := strings.CutPrefix(strings.TrimSpace(part), "md5="); ok {
+				return m
+			}
+		}
+	}
+	return ""
+}
+
+// idleReader restarts the idle timer whenever data arrives.
+type idleReader struct {
+	r     io.Reader
+	timer *time.Timer
+	d     time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.timer.Reset(r.d)
+	}
+	return n, err
 }
 
 // fromDir lists a directory laid out as a mirror (<Ecosystem>/all.zip, extra files beside) or
@@ -308,7 +389,7 @@ func hashFile(p string, o UpdateOptions) (Source, error) {
 // installFrom runs one update: under the directory's lock, gather the exports, build a new
 // database beside the old one from them (and from the old one's data for sources not
 // gathered), and rename it into place.
-func installFrom(ctx context.Context, dir string, o UpdateOptions, gather func(tmp string, res *UpdateResult) ([]fetched, error)) (*UpdateResult, error) {
+func installFrom(ctx context.Context, dir string, o UpdateOptions, gather func(tmp string, old *DB, res *UpdateResult) ([]fetched, error)) (*UpdateResult, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("database directory %s: %w", dir, err)
 	}
@@ -324,14 +405,23 @@ func installFrom(ctx context.Context, dir string, o UpdateOptions, gather func(t
 	}
 	defer os.RemoveAll(tmp)
 	res := &UpdateResult{}
-	srcs, err := gather(tmp, res)
-	if err != nil {
-		return nil, err
-	}
 	var old *DB
 	if d, err := Open(dir); err == nil {
 		old = d
 		defer old.Close()
+	}
+	srcs, err := gather(tmp, old, res)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil && len(res.Failed) == 0 && !slices.ContainsFunc(srcs, func(f fetched) bool { return !f.keep }) {
+		// Every source answered "not modified": the database is current.
+		res.Unchanged = true
+		res.Status = old.Status()
+		if err := installExtras(dir, filepath.Join(tmp, "extra")); err != nil {
+			res.Warnings = append(res.Warnings, err.Error())
+		}
+		return res, nil
 	}
 	if len(srcs) == 0 && (old == nil || len(res.Failed) == 0) {
 		if len(res.Failed) > 0 {
@@ -350,6 +440,14 @@ func installFrom(ctx context.Context, dir string, o UpdateOptions, gather func(t
 	}
 	have := map[string]bool{}
 	for _, f := range srcs {
+		if f.keep {
+			if err := copySource(ctx, b, old, f.src, o); err != nil {
+				b.abort()
+				return nil, fmt.Errorf("keeping %s from the previous database: %w", f.src.Ecosystem, err)
+			}
+			have[f.src.Ecosystem] = true
+			continue
+		}
 		if err := importZip(ctx, b, f, o); err != nil {
 			b.abort()
 			if ctx.Err() != nil {
@@ -431,25 +529,22 @@ func copySource(ctx context.Context, b *builder, old *DB, s Source, o UpdateOpti
 	if err != nil {
 		return err
 	}
-	var list []*entry
+	defer rows.Close()
+	// Streamed: the old database is another connection, and a large source's records need
+	// not fit in memory.
 	for rows.Next() {
 		e := &entry{}
 		var method, crc, size, mod int64
 		if err := rows.Scan(&e.Name, &method, &crc, &size, &mod, &e.Raw); err != nil {
-			rows.Close()
 			return err
 		}
 		e.Method, e.CRC32, e.Size, e.Modified = uint16(method), uint32(crc), uint64(size), time.Unix(mod, 0).UTC()
-		list = append(list, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, e := range list {
 		if _, err := b.add(ctx, s.Ecosystem, e, o.Limits); err != nil {
 			return err
 		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
 	}
 	return b.addSource(ctx, s)
 }

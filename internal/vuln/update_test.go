@@ -5,6 +5,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/md5"
+	"database/sql"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -277,6 +280,129 @@ func TestBundleRoundTrip(t *testing.T) {
 		os.WriteFile(p, tb.Bytes(), 0o644)
 		if _, err := Import(context.Background(), t.TempDir(), p, UpdateOptions{}); err == nil || !strings.Contains(err.Error(), "layout") {
 			t.Errorf("tar entry %q: %v", name, err)
+		}
+	}
+}
+
+// TestOlderFormatIsRefused: a database written by another format version (an older Redoubt)
+// is refused with the way out, and an update replaces it.
+func TestOlderFormatIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	mirror := mirrorDir(t, map[string][]string{"npm": ghsaFiles(t)})
+	if _, err := Import(context.Background(), dir, mirror, UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", sqliteURI(filepath.Join(dir, FileName), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE meta SET value='1' WHERE key='schema'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "redoubt db update") {
+		t.Fatalf("Open of an old format: %v", err)
+	}
+	if _, err := Import(context.Background(), dir, mirror, UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); err != nil {
+		t.Errorf("after the update: %v", err)
+	}
+}
+
+// TestStalledDownload: a server that stops sending is abandoned after the idle timeout, with a
+// message that says so, instead of hanging the update for ever.
+func TestStalledDownload(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.Write(make([]byte, 10))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	start := time.Now()
+	res, err := Update(context.Background(), t.TempDir(), UpdateOptions{Mirror: srv.URL, Ecosystems: []string{"npm"}, IdleTimeout: 300 * time.Millisecond})
+	if err == nil || time.Since(start) > 10*time.Second {
+		t.Fatalf("stalled download: %v after %v", err, time.Since(start))
+	}
+	if len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Error(), "nothing received for 300ms") {
+		t.Errorf("failure: %v", res.Failed)
+	}
+}
+
+// TestConditionalUpdate: a second update asks "modified since?" and keeps what has not changed
+// without downloading it again; a source that changed is fetched and the rest kept.
+func TestConditionalUpdate(t *testing.T) {
+	mirror := mirrorDir(t, map[string][]string{"Go": goVulnDBFiles(t), "npm": ghsaFiles(t)})
+	past := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
+	for _, p := range []string{"Go/all.zip", "npm/all.zip"} {
+		os.Chtimes(filepath.Join(mirror, p), past, past)
+	}
+	var bodies int
+	fs := http.FileServer(http.Dir(mirror))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		fs.ServeHTTP(rec, r)
+		if rec.Code == http.StatusOK {
+			bodies++
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	o := UpdateOptions{Mirror: srv.URL, Ecosystems: []string{"Go", "npm"}}
+	if _, err := Update(context.Background(), dir, o); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(filepath.Join(dir, FileName))
+	bodies = 0
+	res, err := Update(context.Background(), dir, o)
+	if err != nil || !res.Unchanged || bodies != 0 {
+		t.Fatalf("second update: unchanged %v, %d downloads, %v", res.Unchanged, bodies, err)
+	}
+	after, _ := os.Stat(filepath.Join(dir, FileName))
+	if !os.SameFile(before, after) {
+		t.Error("an unchanged update replaced the database")
+	}
+	// npm changes upstream: only it is downloaded; Go is kept from the previous database.
+	writeExport(t, filepath.Join(mirror, "npm", "all.zip"), ghsaFiles(t)[:2])
+	bodies = 0
+	res, err = Update(context.Background(), dir, o)
+	if err != nil || res.Unchanged || bodies != 1 {
+		t.Fatalf("third update: unchanged %v, %d downloads, %v", res.Unchanged, bodies, err)
+	}
+	if s := res.Status; s.Ecosystems["npm"] != 2 || s.Ecosystems["Go"] < 4700 || !s.Sources[0].Updated.Equal(past.UTC()) {
+		t.Errorf("after a partial change: %v %+v", s.Ecosystems, s.Sources[0])
+	}
+}
+
+// TestDownloadChecksum: a download whose MD5 differs from the bucket's X-Goog-Hash is refused.
+func TestDownloadChecksum(t *testing.T) {
+	body := zipOf(t, map[string][]byte{"a.json": []byte(rec("X-1", `"affected":[]`))})
+	sum := md5.Sum(body)
+	for _, tc := range []struct {
+		hash string
+		ok   bool
+	}{
+		{"crc32c=AAAAAA==, md5=" + base64.StdEncoding.EncodeToString(sum[:]), true},
+		{"crc32c=AAAAAA==, md5=" + base64.StdEncoding.EncodeToString(make([]byte, 16)), false},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Goog-Hash", tc.hash)
+			w.Write(body)
+		}))
+		res, err := Update(context.Background(), t.TempDir(), UpdateOptions{Mirror: srv.URL, Ecosystems: []string{"npm"}})
+		srv.Close()
+		if tc.ok && err != nil {
+			t.Errorf("matching MD5: %v", err)
+		}
+		if !tc.ok && (err == nil || len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Error(), "damaged in transit")) {
+			t.Errorf("wrong MD5: %v %v", err, res)
 		}
 	}
 }

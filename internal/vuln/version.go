@@ -32,7 +32,7 @@ var (
 )
 
 // normalizeEcosystem spells an ecosystem as OSV data does, so that what an image's os-release
-// says finds the records: "Debian:12.5" is "Debian:12", "Alpine:3.20.3" is "Alpine:v3.20",
+// says finds the records: "Debian:12.5" is "Debian:12" (likewise Rocky Linux and AlmaLinux), "Alpine:3.20.3" is "Alpine:v3.20",
 // "Ubuntu:22.04" is "Ubuntu:22.04:LTS" (even years' April releases are LTS).
 func normalizeEcosystem(e string) string {
 	e = strings.TrimSpace(e)
@@ -41,7 +41,8 @@ func normalizeEcosystem(e string) string {
 		return e
 	}
 	switch base {
-	case "Debian":
+	case "Debian", "Rocky Linux", "AlmaLinux":
+		// Their OSV data is scoped by major release: "Rocky Linux:9".
 		major, _, _ := strings.Cut(release, ".")
 		return base + ":" + major
 	case "Alpine":

@@ -131,6 +131,10 @@ func discover(path string) ([]unit, []inventory.Problem) {
 		return nil, []inventory.Problem{{File: path, Message: describeIOError(err)}}
 	}
 	if !info.IsDir() {
+		// A packaged chart (helm package) is a gzipped tar the Helm loader reads directly.
+		if lower := strings.ToLower(path); strings.HasSuffix(lower, ".tgz") || strings.HasSuffix(lower, ".tar.gz") {
+			return []unit{{kind: "helm", path: path}}, nil
+		}
 		return []unit{{kind: "file", path: path}}, nil
 	}
 	if k := dirKind(path); k != "" {

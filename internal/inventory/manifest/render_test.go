@@ -142,3 +142,22 @@ func TestKustomizeFailure(t *testing.T) {
 		t.Errorf("problem %q does not name the directory and the missing file", got)
 	}
 }
+
+func TestHelmPackagedChart(t *testing.T) {
+	dir := write(t, map[string]string{
+		"chart/Chart.yaml":                chartYAML,
+		"chart/values.yaml":               "replicas: 1\nprivileged: true\n",
+		"chart/templates/deployment.yaml": chartDeployment,
+	})
+	tgz := filepath.Join(dir, "app-0.1.0.tgz")
+	if err := packageChart(filepath.Join(dir, "chart"), tgz); err != nil {
+		t.Fatal(err)
+	}
+	s := load(t, Options{}, tgz)
+	if p := problems(s, dir); p != "" || len(s.Workloads) != 1 {
+		t.Fatalf("packaged chart: %d workloads, problems:\n%s", len(s.Workloads), p)
+	}
+	if f := s.Workloads[0].Origin.File; f != filepath.Join(tgz, "templates", "deployment.yaml") {
+		t.Errorf("origin %s", f)
+	}
+}

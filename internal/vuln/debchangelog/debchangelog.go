@@ -39,6 +39,9 @@ var (
 	header  = regexp.MustCompile(`^([a-z0-9][a-z0-9+.-]+) \(([^() \t]+)\) ([^;]*);`)
 	trailer = regexp.MustCompile(`^ -- .*?  (.+)$`)
 	cveID   = regexp.MustCompile(`CVE-\d{4}-\d{4,7}`)
+	// debVersion is Debian Policy 5.6.12's shape: [epoch:]upstream[-revision], upstream
+	// starting with a digit.
+	debVersion = regexp.MustCompile(`^(\d+:)?\d[A-Za-z0-9.+~:-]*$`)
 )
 
 // Parse reads a changelog (plain or gzip-compressed, as /usr/share/doc/*/changelog.Debian.gz).
@@ -98,6 +101,9 @@ func Records(ecosystem, from string, entries []Entry) ([]vuln.Record, error) {
 	oldest := map[string]map[string]string{} // CVE -> source -> oldest version
 	var order []string
 	for _, e := range entries {
+		if !debVersion.MatchString(e.Version) {
+			return nil, fmt.Errorf("%s %q: not a Debian version", e.Source, e.Version)
+		}
 		if _, err := semantic.ParseDebianVersion(e.Version); err != nil {
 			return nil, fmt.Errorf("%s %s: version: %w", e.Source, e.Version, err)
 		}

@@ -1,4 +1,6 @@
-package vex
+// Package purl reads package URLs (https://github.com/package-url/purl-spec), the identifiers
+// SBOMs, VEX documents and vulnerability findings use for packages.
+package purl
 
 import (
 	"fmt"
@@ -6,8 +8,8 @@ import (
 	"strings"
 )
 
-// purl is a parsed package URL (https://github.com/package-url/purl-spec).
-type purl struct {
+// PURL is a parsed package URL.
+type PURL struct {
 	Type       string
 	Namespace  string
 	Name       string
@@ -15,9 +17,9 @@ type purl struct {
 	Qualifiers map[string]string
 }
 
-// parsePURL reads "pkg:type/namespace/name@version?qualifiers#subpath".
-func parsePURL(s string) (purl, error) {
-	var p purl
+// Parse reads "pkg:type/namespace/name@version?qualifiers#subpath".
+func Parse(s string) (PURL, error) {
+	var p PURL
 	rest, ok := strings.CutPrefix(s, "pkg:")
 	if !ok {
 		return p, fmt.Errorf("%q is not a package URL", s)
@@ -60,9 +62,9 @@ func parsePURL(s string) (purl, error) {
 	return p, nil
 }
 
-// packageName spells the package as Redoubt's findings name it: the npm scope and name, the
+// PackageName spells the package as Redoubt's findings name it: the npm scope and name, the
 // Maven group:artifact, the Go module path, or the bare name elsewhere.
-func (p purl) packageName() string {
+func (p PURL) PackageName() string {
 	switch p.Type {
 	case "npm", "golang", "swift", "composer":
 		if p.Namespace != "" {
@@ -74,4 +76,14 @@ func (p purl) packageName() string {
 		}
 	}
 	return p.Name
+}
+
+// Covers reports whether the package URL pattern names the package URL p: the same type,
+// namespace and name, and, when the pattern gives a version, the same version. Qualifiers and
+// subpaths are ignored: they say where a package came from, not which package it is.
+func (pattern PURL) Covers(p PURL) bool {
+	if pattern.Type != p.Type || !strings.EqualFold(pattern.Name, p.Name) || !strings.EqualFold(pattern.Namespace, p.Namespace) {
+		return false
+	}
+	return pattern.Version == "" || pattern.Version == p.Version
 }
