@@ -66,6 +66,19 @@ func cacheKey(exs []extract.Extractor) string {
 	return fmt.Sprintf("v%d-%x", extract.Version, sum[:6])
 }
 
+// has reports whether a result for this diff ID is stored (without reading it).
+func (c *Cache) has(diffID, key string) bool {
+	if c == nil {
+		return false
+	}
+	p, ok := c.path(diffID, key)
+	if !ok {
+		return false
+	}
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 func (c *Cache) get(diffID, key string) (*layerResult, bool) {
 	if c == nil {
 		return nil, false

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path"
@@ -182,7 +183,10 @@ type archiveLayer struct {
 	err    error
 }
 
-// Digest is the hash of the blob as stored: content-addressed, so it is a safe cache key.
+func (l *archiveLayer) lazy() {}
+
+// Digest is the hash of the blob as stored: content-addressed, so it is a safe cache key. When
+// the blob was read to the end through Compressed first, that read computed it.
 func (l *archiveLayer) Digest() (v1.Hash, error) {
 	l.once.Do(func() {
 		h := sha256.New()
@@ -198,10 +202,29 @@ func (l *archiveLayer) Digest() (v1.Hash, error) {
 // DiffID is what the config claims; Scan verifies it by hashing the content it reads.
 func (l *archiveLayer) DiffID() (v1.Hash, error) { return l.diffID, nil }
 
-// Compressed returns the blob as stored.
+// Compressed returns the blob as stored. Read to the end, it also settles Digest.
 func (l *archiveLayer) Compressed() (io.ReadCloser, error) {
-	return io.NopCloser(io.NewSectionReader(l.s, 0, l.s.Size())), nil
+	return &hashingReader{l: l, r: io.NewSectionReader(l.s, 0, l.s.Size()), h: sha256.New()}, nil
 }
+
+// hashingReader hashes a blob as it is read and, at its end, records the digest.
+type hashingReader struct {
+	l *archiveLayer
+	r io.Reader
+	h hash.Hash
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	if err == io.EOF {
+		sum := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.h.Sum(nil))}
+		h.l.once.Do(func() { h.l.digest = sum })
+	}
+	return n, err
+}
+
+func (h *hashingReader) Close() error { return nil }
 
 // Uncompressed decompresses the blob.
 func (l *archiveLayer) Uncompressed() (io.ReadCloser, error) { return uncompressed(l) }

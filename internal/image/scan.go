@@ -72,13 +72,19 @@ func Scan(ctx context.Context, src *Source, o Options) (*Report, error) {
 		}
 		rep.Layers[i] = info
 		g.Go(func() error {
-			d, err := l.Digest() // may hash the blob (docker archives): done here, in parallel
-			if err != nil {
-				return fmt.Errorf("image %s: layer %d: %w", src.Ref, i, err)
+			// A docker archive's blob digest costs a pass over the blob: it is computed up front
+			// only when the cache may hold the layer (it has a result for the diff ID the config
+			// claims); otherwise it is hashed on the way while the layer is read.
+			lazy, isLazy := l.(lazyDigest)
+			if !isLazy || o.Cache.has(info.DiffID, key) {
+				d, err := l.Digest()
+				if err != nil {
+					return fmt.Errorf("image %s: layer %d: %w", src.Ref, i, err)
+				}
+				info.Digest = d.String()
+				rep.Layers[i].Digest = info.Digest
 			}
-			info.Digest = d.String()
-			rep.Layers[i].Digest = info.Digest
-			if diffID, ok := o.Cache.diffIDOf(info.Digest); ok {
+			if diffID, ok := o.Cache.diffIDOf(info.Digest); ok && info.Digest != "" {
 				if lr, ok := o.Cache.get(diffID, key); ok {
 					results[i] = lr
 					rep.Layers[i].Cached, rep.Layers[i].DiffID = true, diffID
@@ -103,6 +109,14 @@ func Scan(ctx context.Context, src *Source, o Options) (*Report, error) {
 			}
 			results[i] = lr
 			rep.Layers[i].DiffID = diffID
+			if info.Digest == "" && isLazy {
+				d, err := lazy.Digest() // hashed while read: no second pass
+				if err != nil {
+					return fmt.Errorf("image %s: layer %d: %w", src.Ref, i, err)
+				}
+				info.Digest = d.String()
+				rep.Layers[i].Digest = info.Digest
+			}
 			if err := o.Cache.put(diffID, key, lr); err == nil {
 				err = o.Cache.link(info.Digest, diffID)
 			} else {
@@ -135,6 +149,13 @@ func layerHistory(cf *v1.ConfigFile, n int) []string {
 		i++
 	}
 	return out
+}
+
+// lazyDigest is a layer whose digest is computed from its bytes (a docker archive's), and that
+// computes it while it is read if nothing asked for it before.
+type lazyDigest interface {
+	Digest() (v1.Hash, error)
+	lazy()
 }
 
 // withWarning returns a copy of a layer result with one more warning (results may be shared
