@@ -2,15 +2,25 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"redoubt.dev/redoubt/internal/image"
@@ -266,5 +276,51 @@ func TestScanExampleImages(t *testing.T) {
 	// Images absent from the layout are not scanned (no --pull), and nothing claims otherwise.
 	if strings.Contains(out, "grafana") && strings.Contains(out, "image-not-scanned") {
 		t.Error("an image outside the layout is reported as a scan failure without --pull")
+	}
+}
+
+// TestImageScanDockerConfigCredentials: registry credentials come from the Docker config file.
+func TestImageScanDockerConfigCredentials(t *testing.T) {
+	const user, pass = "ci", "s3cret"
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ref := host + "/private/tools:1"
+	img, err := fixture.Image(fixture.Layer{CreatedBy: "COPY curl /usr/bin/curl", Files: []fixture.File{
+		{Path: "usr", Type: '5'}, {Path: "usr/bin", Type: '5'}, {Path: "usr/bin/curl", Body: []byte("\x7fELF"), Mode: 0o755}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, img, remote.WithAuth(&authn.Basic{Username: user, Password: pass})); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("REDOUBT_CACHE_DIR", t.TempDir())
+	empty := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", empty)
+	code, _, errOut := redoubt(t, "", "image", "scan", ref, "--db", t.TempDir())
+	if code != 2 || !strings.Contains(errOut, ref) {
+		t.Errorf("without credentials: exit %d, stderr %s", code, errOut)
+	}
+	withCreds := t.TempDir()
+	cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, host, base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+	if err := os.WriteFile(filepath.Join(withCreds, "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", withCreds)
+	code, out, errOut := redoubt(t, "", "image", "scan", ref, "--db", t.TempDir(), "--format", "json")
+	if code != 0 || !strings.Contains(out, "image-has-network-tool") {
+		t.Errorf("with the Docker config's credentials: exit %d, stderr %s", code, errOut)
 	}
 }
