@@ -227,3 +227,33 @@ func TestWhiteoutsAndOpaque(t *testing.T) {
 		t.Errorf("packages %+v, want minimist 1.2.8 from layer 1 only", rep.Packages)
 	}
 }
+
+// TestWriteThroughLinkedDirectory: a layer that writes bin/curl over a lower bin -> usr/bin link
+// (merged /usr) writes into usr/bin, as runtimes do, and the link survives.
+func TestWriteThroughLinkedDirectory(t *testing.T) {
+	img, err := fixture.Image(
+		fixture.Layer{Files: []fixture.File{{Path: "usr", Type: '5'}, {Path: "usr/bin", Type: '5'},
+			{Path: "bin", Type: '2', Link: "usr/bin"}, {Path: "usr/bin/dash", Body: []byte("x"), Mode: 0o755}}},
+		// No "bin" directory entry: one would replace the link, as runtimes do with a
+		// directory entry over a non-directory.
+		fixture.Layer{Files: []fixture.File{{Path: "bin/curl", Body: []byte("x"), Mode: 0o755},
+			{Path: "bin/node_modules/left-pad/package.json", Body: []byte(`{"name":"left-pad","version":"1.3.0"}`)}}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := scanImage(t, img, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var comps []string
+	for _, c := range rep.Components {
+		comps = append(comps, c.Path)
+	}
+	if got := strings.Join(comps, ","); got != "usr/bin/curl,usr/bin/dash" {
+		t.Errorf("components at %s, want usr/bin/curl,usr/bin/dash (the link kept, curl written through it)", got)
+	}
+	if len(rep.Packages) != 1 || rep.Packages[0].Layer != 1 {
+		t.Errorf("packages %+v, want left-pad from layer 1", rep.Packages)
+	}
+}

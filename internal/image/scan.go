@@ -332,6 +332,10 @@ func assemble(rep *Report, results []*layerResult) {
 	}
 	present := func(p string, layer int) bool {
 		n := t.lookup(p)
+		if n == nil {
+			// Written through a linked parent directory (bin/x with bin -> usr/bin).
+			n = t.lookup(canonical(t, p))
+		}
 		return n != nil && n.layer == layer && (n.e.Type == typeFile || n.e.Type == typeHardlink)
 	}
 

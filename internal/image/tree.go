@@ -96,6 +96,15 @@ func (t *tree) add(e entry, layer int) {
 		case last:
 			n.kids[part] = &node{e: e, layer: layer}
 			delete(t.removed, e.Path)
+		case k != nil && k.e.Type == typeSymlink:
+			// A parent that a lower layer made a link to a directory (merged /usr: bin -> usr/bin):
+			// runtimes write through the link, inside the root, and so does the tree.
+			if _, d := t.resolve(strings.Join(parts[:i+1], "/")); d != nil && d.e.Type == typeDir {
+				k = d
+				break
+			}
+			k = &node{e: entry{Path: strings.Join(parts[:i+1], "/"), Type: typeDir, Mode: 0o755}, layer: layer}
+			n.kids[part] = k
 		case k == nil || k.e.Type != typeDir:
 			// A parent the tar did not list (or that replaces a file): an implicit directory.
 			k = &node{e: entry{Path: strings.Join(parts[:i+1], "/"), Type: typeDir, Mode: 0o755}, layer: layer}
