@@ -53,7 +53,12 @@ func Findings(rep *image.Report, res finding.Resource, base finding.Location) []
 		if l.Image == "" {
 			l.Image = rep.Ref
 		}
+		// The digest users pin and VEX statements name is the index's for a multi-platform
+		// image; the platform's own manifest digest is in the image report.
 		l.Digest = rep.Digest
+		if rep.IndexDigest != "" {
+			l.Digest = rep.IndexDigest
+		}
 		if layer >= 0 {
 			n := layer
 			l.Layer, l.LayerID, l.CreatedBy = &n, layerID, createdBy
