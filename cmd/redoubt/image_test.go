@@ -324,3 +324,50 @@ func TestImageScanDockerConfigCredentials(t *testing.T) {
 		t.Errorf("with the Docker config's credentials: exit %d, stderr %s", code, errOut)
 	}
 }
+
+// TestImageScanVEX: an OpenVEX statement about the image (by digest) and a package in it
+// suppresses exactly that vulnerability finding, which stays in the output, marked.
+func TestImageScanVEX(t *testing.T) {
+	archive, db := appArchive(t)
+	ref := "docker-archive:" + archive
+	_, out, _ := redoubt(t, "", "image", "scan", ref, "--db", db, "--format", "json")
+	var doc imageScanJSON
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	digest := doc.Images[0].Digest
+	vexDoc := fmt.Sprintf(`{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.test/vex/1","author":"test","timestamp":"2026-01-01T00:00:00Z","version":1,
+"statements":[{"vulnerability":{"name":"CVE-2021-23337"},"products":[{"@id":"pkg:oci/app@%s","subcomponents":[{"@id":"pkg:npm/lodash@4.17.15"}]}],
+"status":"not_affected","justification":"vulnerable_code_not_in_execute_path"}]}`, digest)
+	p := filepath.Join(t.TempDir(), "app.openvex.json")
+	if err := os.WriteFile(p, []byte(vexDoc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := redoubt(t, "", "image", "scan", ref, "--db", db, "--format", "json", "--vex", p)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var raw struct {
+		Findings []struct {
+			Vulnerability *struct{ ID, Package string }
+			Suppressed    *struct{ Source, Status, Justification string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatal(err)
+	}
+	suppressed := 0
+	for _, f := range raw.Findings {
+		if f.Suppressed == nil {
+			continue
+		}
+		suppressed++
+		if f.Vulnerability == nil || f.Vulnerability.ID != "CVE-2021-23337" || f.Vulnerability.Package != "lodash" ||
+			f.Suppressed.Source != "vex" || f.Suppressed.Status != "not_affected" {
+			t.Errorf("suppressed %+v by %+v", f.Vulnerability, f.Suppressed)
+		}
+	}
+	if suppressed != 1 {
+		t.Errorf("%d findings suppressed, want 1 (stderr %s)", suppressed, errOut)
+	}
+}
