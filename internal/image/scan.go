@@ -275,6 +275,29 @@ func (p *pipeline) Read(b []byte) (int, error) {
 	return n, nil
 }
 
+// skip discards up to n bytes without copying them (tar.Reader skips file contents through
+// Seek), and returns how many it skipped.
+func (p *pipeline) skip(n int64) (int64, error) {
+	var done int64
+	for done < n {
+		if len(p.cur) == 0 {
+			if p.buf != nil {
+				p.free <- p.buf[:cap(p.buf)]
+				p.buf = nil
+			}
+			c, ok := <-p.chunks
+			if !ok {
+				return done, p.err
+			}
+			p.buf, p.cur = c, c
+		}
+		k := min(int64(len(p.cur)), n-done)
+		p.cur = p.cur[k:]
+		done += k
+	}
+	return done, nil
+}
+
 // sum is the hash of everything read; valid once Read has returned io.EOF.
 func (p *pipeline) sum() []byte { return p.hash }
 

@@ -66,14 +66,50 @@ func (m *meter) Read(p []byte) (int, error) {
 	if m.progress != nil && n > 0 {
 		m.progress(int64(n))
 	}
-	if m.lim.MaxLayerBytes > 0 && m.n > m.lim.MaxLayerBytes {
-		return n, fmt.Errorf("%w: more than %d bytes uncompressed", errLimit, m.lim.MaxLayerBytes)
-	}
-	if m.lim.MaxRatio > 0 && m.compressed > 0 && m.n > m.lim.RatioFloor && m.n > m.compressed*m.lim.MaxRatio {
-		return n, fmt.Errorf("%w: inflated to %d bytes from %d compressed, more than %d times (a decompression bomb?)",
-			errLimit, m.n, m.compressed, m.lim.MaxRatio)
+	if cerr := m.check(); cerr != nil {
+		return n, cerr
 	}
 	return n, err
+}
+
+// skipper is a stream that can discard bytes without copying them.
+type skipper interface {
+	skip(n int64) (int64, error)
+}
+
+var errNoSeek = errors.New("stream cannot skip")
+
+// Seek supports only skipping forward (io.SeekCurrent), which tar.Reader uses to pass over the
+// contents of files no extractor wants; the bytes still count against the limits.
+func (m *meter) Seek(offset int64, whence int) (int64, error) {
+	sk, ok := m.r.(skipper)
+	if !ok || whence != io.SeekCurrent || offset < 0 {
+		return 0, errNoSeek
+	}
+	if offset == 0 {
+		return m.n, nil
+	}
+	n, err := sk.skip(offset)
+	m.n += n
+	if m.progress != nil && n > 0 {
+		m.progress(n)
+	}
+	if err == nil {
+		err = m.check()
+	}
+	return m.n, err
+}
+
+// check enforces the limits on the bytes read so far.
+func (m *meter) check() error {
+	if m.lim.MaxLayerBytes > 0 && m.n > m.lim.MaxLayerBytes {
+		return fmt.Errorf("%w: more than %d bytes uncompressed", errLimit, m.lim.MaxLayerBytes)
+	}
+	if m.lim.MaxRatio > 0 && m.compressed > 0 && m.n > m.lim.RatioFloor && m.n > m.compressed*m.lim.MaxRatio {
+		return fmt.Errorf("%w: inflated to %d bytes from %d compressed, more than %d times (a decompression bomb?)",
+			errLimit, m.n, m.compressed, m.lim.MaxRatio)
+	}
+	return nil
 }
 
 // walker reads one layer.
