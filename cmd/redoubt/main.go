@@ -101,6 +101,7 @@ scanned and reported).`,
 	})
 	root.AddCommand(newScanCmd(), newInventoryCmd(), newChecksCmd(), newVersionCmd())
 	root.AddCommand(newDBCmd(), newVEXCmd())
+	root.AddCommand(newImageCmd())
 	root.AddCommand(newRiskCmd(), newNodeCmd(), newAccessCmd())
 	root.AddCommand(newNetpolCmd())
 	return root

@@ -22,6 +22,7 @@ type scanFlags struct {
 	showSuppressed bool
 	noColor        bool
 	vex            []string
+	images         imageFlags
 }
 
 func newScanCmd() *cobra.Command {
@@ -62,6 +63,7 @@ objects themselves. Suppressed findings stay in JSON and SARIF output, marked.`,
 	fl.BoolVar(&f.showSuppressed, "show-suppressed", false, "list suppressed findings in the table too")
 	fl.BoolVar(&f.noColor, "no-color", false, "never colour the table (colour is only used on a terminal anyway)")
 	addVEXFlag(cmd, &f.vex)
+	f.images.registerScan(cmd)
 	return cmd
 }
 
@@ -92,6 +94,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	if err != nil {
 		return err
 	}
+	scanImages(cmd, snap, cfg, &f.images, &f.source)
 	res, err := audit.Run(cmd.Context(), snap, audit.Options{Config: cfg, PSSLevel: f.pssLevel, Releases: releaseCalendar(cmd)})
 	if err != nil {
 		return err

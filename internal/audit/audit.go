@@ -14,6 +14,7 @@ import (
 	"redoubt.dev/redoubt/internal/checks"
 	"redoubt.dev/redoubt/internal/config"
 	"redoubt.dev/redoubt/internal/finding"
+	"redoubt.dev/redoubt/internal/imagescan"
 	"redoubt.dev/redoubt/internal/infra"
 	"redoubt.dev/redoubt/internal/inventory"
 	"redoubt.dev/redoubt/internal/netpol"
@@ -75,6 +76,9 @@ var analyzers = []analyzer{
 		a, fs := netcheck.Analyze(s, o.Config)
 		o.network = a
 		return fs, nil
+	}},
+	{"images", func(_ context.Context, s *inventory.Snapshot, _ *Options) ([]finding.Finding, error) {
+		return imagescan.Analyze(s), nil
 	}},
 }
 

@@ -44,6 +44,11 @@ type Config struct {
 	BreakGlassGroups []string
 	// MaxDatabaseAge is how old the vulnerability database may be before scans warn.
 	MaxDatabaseAge time.Duration
+	// ImageLayout is an OCI layout directory (relative paths are taken from the policy file's
+	// directory) holding the images the manifests name, scanned without a registry.
+	ImageLayout string
+	// PullImages lets scans fetch images that are not in ImageLayout from their registries.
+	PullImages bool
 	// ReleaseCalendarMaxAge is how old the Kubernetes release calendar may be before version
 	// checks say it is stale (kubernetes.releaseCalendarMaxAge).
 	ReleaseCalendarMaxAge time.Duration
@@ -88,6 +93,10 @@ type file struct {
 		Sensitive []SensitiveSelector `yaml:"sensitive"`
 		PodCIDRs  []string            `yaml:"podCIDRs"`
 	} `yaml:"network"`
+	Images struct {
+		Layout string `yaml:"layout"`
+		Pull   bool   `yaml:"pull"`
+	} `yaml:"images"`
 	Kubernetes struct {
 		ReleaseCalendarMaxAge string `yaml:"releaseCalendarMaxAge"`
 	} `yaml:"kubernetes"`
@@ -195,6 +204,13 @@ func Parse(name string, data []byte) (*Config, error) {
 		}
 	}
 	cfg.BreakGlassGroups = f.RBAC.BreakGlassGroups
+	if l := f.Images.Layout; l != "" {
+		if !filepath.IsAbs(l) {
+			l = filepath.Join(filepath.Dir(name), l)
+		}
+		cfg.ImageLayout = l
+	}
+	cfg.PullImages = f.Images.Pull
 	if f.Database.MaxAge != "" {
 		d, err := parseAge(f.Database.MaxAge)
 		if err != nil {

@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+
+	"redoubt.dev/redoubt/internal/image"
 )
 
 // Origin says where an object came from: a file and line for manifests (Rendered names the Helm
@@ -311,6 +313,11 @@ type Image struct {
 	// Digest is the manifest digest: from the reference itself, or from a live pod's status.
 	Digest string
 	Uses   []ImageUse
+	// Scan is what scanning the image found (packages by layer, components, vulnerabilities),
+	// when images were scanned; ScanError says why an image that should have been scanned was
+	// not.
+	Scan      *image.Report
+	ScanError string
 }
 
 // ImageUse is one container of one workload that runs an image.
