@@ -141,3 +141,23 @@ func TestParseNetwork(t *testing.T) {
 		}
 	}
 }
+
+// The policy file documented in the README must be one Redoubt accepts.
+func TestREADMEPolicyParses(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```yaml\nregistries:")
+	if !ok {
+		t.Fatal("README has no policy file example")
+	}
+	body, _, _ := strings.Cut(rest, "```")
+	cfg, err := Parse("README.md", []byte("registries:"+body))
+	if err != nil {
+		t.Fatalf("the README's policy file does not parse: %v", err)
+	}
+	if len(cfg.Exceptions) != 2 || cfg.ImageLayout == "" || len(cfg.Network.Sensitive) == 0 {
+		t.Errorf("README policy read as %+v", cfg)
+	}
+}

@@ -90,3 +90,31 @@ func TestMultiPlatform(t *testing.T) {
 		}
 	}
 }
+
+// A reference that pins a digest is found in a layout only as the image with that digest: an
+// image filed under the same name with another digest is not the one the workload runs.
+func TestLayoutRefusesAnotherDigestUnderThePinnedName(t *testing.T) {
+	img := platformImage(t, "amd64")
+	digest, _ := img.Digest()
+	dir := filepath.Join(t.TempDir(), "layout")
+	lp, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const other = "sha256:4032c6d5bfd752342c3e631c2f1de93ba6b86c41db6b167b9a35372c139e7706"
+	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{image.RefNameAnnotation: "reg.internal/app:1@" + other})); err != nil {
+		t.Fatal(err)
+	}
+	l, err := image.OpenLayout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plat := &v1.Platform{OS: "linux", Architecture: "amd64"}
+	_, err = l.Find("reg.internal/app:1@"+other, plat)
+	if err == nil || !strings.Contains(err.Error(), "pins "+other) || !strings.Contains(err.Error(), digest.String()) {
+		t.Errorf("mismatched digest: %v", err)
+	}
+	if src, err := l.Find("reg.internal/app:1@"+digest.String(), plat); err != nil || src.Digest != digest.String() {
+		t.Errorf("the pinned digest itself: %v", err)
+	}
+}

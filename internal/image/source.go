@@ -217,6 +217,28 @@ func (l *Layout) Names() []string {
 // exactly, or names the same repository and tag, or whose digest the reference pins; with no
 // reference, the only image. A multi-platform entry is resolved to plat.
 func (l *Layout) Find(ref string, plat *v1.Platform) (*Source, error) {
+	src, err := l.find(ref, plat)
+	if err != nil {
+		return nil, err
+	}
+	// A reference that pins a digest names exactly one image: an image filed under the same
+	// name with another digest is not the one the workload runs, and scanning it would report
+	// on the wrong thing.
+	if i := strings.LastIndex(ref, "@"); i >= 0 {
+		pinned := ref[i+1:]
+		if pinned != src.Digest && pinned != src.IndexDigest {
+			got := src.Digest
+			if src.IndexDigest != "" {
+				got = src.IndexDigest
+			}
+			return nil, fmt.Errorf("image %q pins %s, but OCI layout %s holds %s under that name: it is not the image the workload runs",
+				ref, pinned, l.dir, got)
+		}
+	}
+	return src, nil
+}
+
+func (l *Layout) find(ref string, plat *v1.Platform) (*Source, error) {
 	d, err := l.pick(ref)
 	if err != nil {
 		return nil, err

@@ -79,7 +79,7 @@ func bin(path string, body []byte) []fixture.File {
 }
 
 var shop = []shopImage{
-	{refs: []string{"registry.shop.internal/shop/web:2.14.1@sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b"},
+	{refs: []string{"registry.shop.internal/shop/web:2.14.1"},
 		layers: func(p *parts) []fixture.Layer {
 			return []fixture.Layer{p.baseLayer(),
 				{CreatedBy: "RUN npm ci --omit=dev # lodash 4.17.15, minimist 1.2.5", Files: p.npm}}
@@ -96,7 +96,7 @@ var shop = []shopImage{
 		}},
 	{refs: []string{"registry.shop.internal/library/postgres:16.4", "registry.shop.internal/library/redis:7.2.5"},
 		layers: func(p *parts) []fixture.Layer { return []fixture.Layer{p.baseLayer()} }},
-	{refs: []string{"registry.shop.internal/prometheus/node-exporter:v1.8.2@sha256:4032c6d5bfd752342c3e631c2f1de93ba6b86c41db6b167b9a35372c139e7706"},
+	{refs: []string{"registry.shop.internal/prometheus/node-exporter:v1.8.2"},
 		layers: func(p *parts) []fixture.Layer {
 			return []fixture.Layer{{CreatedBy: "COPY node_exporter /bin/node_exporter", Files: bin("bin/node_exporter", p.plainG)}}
 		}},
