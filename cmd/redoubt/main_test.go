@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -193,5 +194,33 @@ func TestHelpTeaches(t *testing.T) {
 		if !strings.Contains(out+newRoot().Long, want) {
 			t.Errorf("scan --help does not mention %s", want)
 		}
+	}
+}
+
+// -o to a device or a pipe writes to it; it must never replace it with a file (renaming a
+// temporary file over /dev/null would).
+func TestOutputToAFIFOIsWrittenNotReplaced(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	got := make(chan []byte)
+	go func() {
+		data, _ := os.ReadFile(fifo)
+		got <- data
+	}()
+	code, _, errOut := redoubt(t, "", "scan", example, "--skip-images", "--format", "json", "-o", fifo)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if data := <-got; !strings.Contains(string(data), `"schemaVersion": 1`) {
+		t.Errorf("the pipe did not receive the report: %.80q", data)
+	}
+	if info, err := os.Lstat(fifo); err != nil || info.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the pipe was replaced: %v %v", info.Mode(), err)
+	}
+	code, _, errOut = redoubt(t, "", "scan", example, "--skip-images", "-o", t.TempDir())
+	if code != 2 || !strings.Contains(errOut, "is a directory") {
+		t.Errorf("-o DIR: exit %d, %s", code, errOut)
 	}
 }
