@@ -61,15 +61,18 @@ func (a *Analysis) Connections() []Connection {
 	return out
 }
 
-// realClasses are the classes of real workloads (not probes).
+// realClasses are the classes of real workloads (not probes). Probes are only ever added after
+// the workloads, so the list is computed once.
 func (a *Analysis) realClasses() []*class {
-	out := make([]*class, 0, len(a.classes))
-	for _, c := range a.classes {
-		if !c.synthetic {
-			out = append(out, c)
+	if a.real == nil {
+		a.real = make([]*class, 0, len(a.classes))
+		for _, c := range a.classes {
+			if !c.synthetic {
+				a.real = append(a.real, c)
+			}
 		}
 	}
-	return out
+	return a.real
 }
 
 type atomGroup struct {

@@ -23,8 +23,8 @@ func (a *Analysis) Policies() []PolicyInfo {
 	var out []PolicyInfo
 	for _, p := range slices.Concat(a.policies, a.admin, a.baseline) {
 		info := PolicyInfo{Ref: p.ref, Affects: p.affects, Rules: p.rules}
-		for _, cl := range a.classes {
-			if !cl.synthetic && !cl.hostNetwork && p.subject.matches(cl) {
+		for _, cl := range a.candidates(p.subject) {
+			if !cl.hostNetwork && p.subject.matches(cl) {
 				info.Selected = append(info.Selected, cl.workloads...)
 			}
 		}
@@ -56,8 +56,12 @@ func (a *Analysis) Peers(r *Rule) []PeerMatch {
 	for _, p := range r.peers {
 		m := PeerMatch{Pods: p.hasPods, Addresses: p.ips, Desc: p.desc, HasNamespaceSelector: p.hasPods && p.pods.ns != nil}
 		if p.hasPods || p.podsByIP {
-			for _, cl := range a.classes {
-				if !cl.synthetic && p.matchesClass(cl) {
+			classes := a.realClasses()
+			if p.hasPods && !p.podsByIP {
+				classes = a.candidates(p.pods)
+			}
+			for _, cl := range classes {
+				if p.matchesClass(cl) {
 					m.Workloads = append(m.Workloads, cl.workloads...)
 				}
 			}

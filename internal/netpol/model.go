@@ -120,6 +120,12 @@ type Analysis struct {
 	anyNS *Endpoint
 	// nsProbes stand for an unlabelled pod in each namespace of the snapshot, made on demand.
 	nsProbes map[string]Endpoint
+	// policiesByNS and realByNS index NetworkPolicies and real classes by namespace, so that
+	// selectors confined to one namespace (every NetworkPolicy's podSelector, podSelector-only
+	// peers) are matched against that namespace alone instead of the whole estate.
+	policiesByNS map[string][]*policy
+	realByNS     map[string][]*class
+	real         []*class
 	// probes caches Probe's endpoints.
 	probes map[string]Endpoint
 	opts   Options
@@ -390,7 +396,7 @@ func (a *Analysis) indexClass(cl *class) {
 					cr.admin = append(cr.admin, p.rules[d]...)
 				}
 			}
-			for _, p := range a.policies {
+			for _, p := range a.policiesIn(cl.ns.name) {
 				if p.affects[d] && p.subject.matches(cl) {
 					cr.isolatedBy = append(cr.isolatedBy, p)
 					cr.np = append(cr.np, p.rules[d]...)
@@ -465,21 +471,61 @@ func (a *Analysis) noteUndefinedNamedPorts() {
 
 // namedPortDefined reports whether any destination of the rule defines the named port.
 func (a *Analysis) namedPortDefined(r *Rule, pe *portEntry) bool {
-	for _, cl := range a.classes {
-		if cl.synthetic {
+	defines := func(cl *class) bool { return !pe.conns(Endpoint{cls: cl}).IsEmpty() }
+	if r.dir == Ingress {
+		for _, cl := range a.candidates(r.policy.subject) {
+			if r.policy.subject.matches(cl) && defines(cl) {
+				return true
+			}
+		}
+		return false
+	}
+	if r.allPeers {
+		return slices.ContainsFunc(a.realClasses(), defines)
+	}
+	for _, p := range r.peers {
+		if !p.hasPods && !p.podsByIP {
 			continue
 		}
-		var candidate bool
-		if r.dir == Ingress {
-			candidate = r.policy.subject.matches(cl)
-		} else {
-			candidate = r.allPeers || slices.ContainsFunc(r.peers, func(p *peer) bool { return p.matchesClass(cl) })
+		classes := a.realClasses()
+		if p.hasPods && !p.podsByIP {
+			classes = a.candidates(p.pods)
 		}
-		if candidate && !pe.conns(Endpoint{cls: cl}).IsEmpty() {
-			return true
+		for _, cl := range classes {
+			if p.matchesClass(cl) && defines(cl) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// policiesIn returns the NetworkPolicies of a namespace, in analysis order.
+func (a *Analysis) policiesIn(ns string) []*policy {
+	if a.policiesByNS == nil {
+		a.policiesByNS = map[string][]*policy{}
+		for _, p := range a.policies {
+			a.policiesByNS[p.namespace] = append(a.policiesByNS[p.namespace], p)
+		}
+	}
+	return a.policiesByNS[ns]
+}
+
+// candidates returns the real classes a selector can match: those of its namespace when it is
+// confined to one, else every real class.
+func (a *Analysis) candidates(s selector) []*class {
+	if a.realByNS == nil {
+		a.realByNS = map[string][]*class{}
+		for _, cl := range a.classes {
+			if !cl.synthetic {
+				a.realByNS[cl.ns.name] = append(a.realByNS[cl.ns.name], cl)
+			}
+		}
+	}
+	if s.ns == nil {
+		return a.realByNS[s.own]
+	}
+	return a.realClasses()
 }
 
 // WorkloadEndpoint returns the endpoint of a workload of the snapshot.
