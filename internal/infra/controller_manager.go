@@ -15,12 +15,7 @@ var controllerManagerProfiling = registerComponent(controlplane.ControllerManage
 	References:  []string{"cis:1.3.2"},
 	Description: "kube-controller-manager serves /debug/pprof (--profiling defaults to true), revealing internals and letting callers load it.",
 	Remediation: "Set --profiling=false on kube-controller-manager.",
-}, func(c *Context, i *controlplane.Instance) verdict {
-	if servesNothing(i) {
-		return pass()
-	}
-	return boolFlag(i, "profiling", false, "/debug/pprof is served")
-})
+}, profilingOff)
 
 // controllerManagerBindAddress requires the controller manager's secure port to listen on the
 // loopback address only (--bind-address, default 0.0.0.0): nothing off the node needs it, and
@@ -34,15 +29,7 @@ var controllerManagerBindAddress = registerComponent(controlplane.ControllerMana
 	References:  []string{"cis:1.3.7"},
 	Description: "kube-controller-manager's secure port listens on every interface (--bind-address defaults to 0.0.0.0), exposing its endpoints to the network.",
 	Remediation: "Set --bind-address=127.0.0.1 on kube-controller-manager.",
-}, func(c *Context, i *controlplane.Instance) verdict {
-	if servesNothing(i) {
-		return pass()
-	}
-	if addr := i.Flags.Value("bind-address"); !loopback(addr) {
-		return fail("%s: the secure port is reachable from the network", i.Flags.Describe("bind-address")).with("bindAddress", addr)
-	}
-	return pass()
-})
+}, boundToLoopback)
 
 // controllerManagerServiceAccountCredentials requires each controller to act with its own
 // service account (--use-service-account-credentials): otherwise every controller runs with the

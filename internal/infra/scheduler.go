@@ -14,12 +14,7 @@ var schedulerProfiling = registerComponent(controlplane.Scheduler, finding.Rule{
 	References:  []string{"cis:1.4.1"},
 	Description: "kube-scheduler serves /debug/pprof (--profiling defaults to true), revealing internals and letting callers load it.",
 	Remediation: "Set --profiling=false on kube-scheduler.",
-}, func(c *Context, i *controlplane.Instance) verdict {
-	if servesNothing(i) {
-		return pass()
-	}
-	return boolFlag(i, "profiling", false, "/debug/pprof is served")
-})
+}, profilingOff)
 
 // schedulerBindAddress requires the scheduler's secure port to listen on loopback only
 // (--bind-address, default 0.0.0.0); --secure-port=0, which listens nowhere, passes.
@@ -31,7 +26,19 @@ var schedulerBindAddress = registerComponent(controlplane.Scheduler, finding.Rul
 	References:  []string{"cis:1.4.2"},
 	Description: "kube-scheduler's secure port listens on every interface (--bind-address defaults to 0.0.0.0), exposing its endpoints to the network.",
 	Remediation: "Set --bind-address=127.0.0.1 on kube-scheduler.",
-}, func(c *Context, i *controlplane.Instance) verdict {
+}, boundToLoopback)
+
+// profilingOff passes a component that serves no /debug/pprof: --profiling=false, or a secure
+// port of 0, which serves nothing at all. The controller manager and the scheduler share it.
+func profilingOff(_ *Context, i *controlplane.Instance) verdict {
+	if servesNothing(i) {
+		return pass()
+	}
+	return boolFlag(i, "profiling", false, "/debug/pprof is served")
+}
+
+// boundToLoopback passes a component whose secure port listens on loopback only, or nowhere.
+func boundToLoopback(_ *Context, i *controlplane.Instance) verdict {
 	if servesNothing(i) {
 		return pass()
 	}
@@ -39,4 +46,4 @@ var schedulerBindAddress = registerComponent(controlplane.Scheduler, finding.Rul
 		return fail("%s: the secure port is reachable from the network", i.Flags.Describe("bind-address")).with("bindAddress", addr)
 	}
 	return pass()
-})
+}
