@@ -19,6 +19,7 @@ func newRiskCmd() *cobra.Command {
 		vexFiles   []string
 		top        int
 		noColor    bool
+		images     imageFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "risk [PATH...]",
@@ -29,7 +30,7 @@ factor by factor: vulnerabilities in its images, deploy findings, exposure
 the power of its service account, host access, risky components in its
 images, and the Secrets it mounts.
 
-It runs the same audit as scan (same sources, same policy file and
+It runs the same audit as scan (same sources, images, policy file and
 exceptions: suppressed findings do not count) and ranks its results. The
 formula is in docs/risk.md.`,
 		Example: `  redoubt risk examples/shop
@@ -54,6 +55,7 @@ formula is in docs/risk.md.`,
 			if err != nil {
 				return err
 			}
+			scanImages(cmd, snap, cfg, &images, &source)
 			res, err := audit.Run(cmd.Context(), snap, audit.Options{Config: cfg, Releases: releaseCalendar(cmd)})
 			if err != nil {
 				return err
@@ -86,5 +88,6 @@ formula is in docs/risk.md.`,
 	fl.IntVar(&top, "top", 0, "show only the N workloads most at risk (0: all)")
 	fl.BoolVar(&noColor, "no-color", false, "never colour the output")
 	addVEXFlag(cmd, &vexFiles)
+	images.registerScan(cmd)
 	return cmd
 }
