@@ -80,7 +80,7 @@ ephemeralContainers:
 - {name: f, image: "vendor.internal/unapproved/tool:1"}`)},
 			&config.Config{PSSLevel: "restricted", AllowedRegistries: []string{"reg.internal", "*.corp.internal:5000", "vendor.internal/approved"}},
 			[]string{`ns/Pod/p[c]: container "c" runs image "other.internal/team/app:1" from registry other.internal, which is not in registries.allowed`,
-				`ns/Pod/p[d]: container "d" runs image "alpine:3" from registry index.docker.io (no registry named, so the runtime's default), which is not in registries.allowed`,
+				`ns/Pod/p[d]: container "d" runs image "alpine:3" from the runtime's default registry (the reference names none), which is not in registries.allowed`,
 				`ns/Pod/p[f]: container "f" runs image "vendor.internal/unapproved/tool:1" from registry vendor.internal, which is not in registries.allowed`}},
 		{"image-registry-not-allowed", "off without an allowlist", []string{pod("p", "containers: [{name: d, image: alpine}]")}, nil, nil},
 		{"secret-in-env", "names, shapes and false friends", []string{pod("p", `containers:

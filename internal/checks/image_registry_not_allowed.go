@@ -30,14 +30,17 @@ var imageRegistryNotAllowed = registerWorkload(finding.Rule{
 		if err != nil || registryAllowed(allowed, ref) {
 			continue
 		}
-		how := ""
+		from := "registry " + ref.Registry
 		if ref.ImplicitRegistry {
-			how = " (no registry named, so the runtime's default)"
+			from = "the runtime's default registry (the reference names none)"
 		}
-		f := e.container(w, ct.Name, "%s %q runs image %q from registry %s%s, which is not in registries.allowed",
-			ct.Kind, ct.Name, ct.Image, ref.Registry, how)
+		f := e.container(w, ct.Name, "%s %q runs image %q from %s, which is not in registries.allowed",
+			ct.Kind, ct.Name, ct.Image, from)
 		f.Location.Image = ct.Image
-		f.Evidence = map[string]any{"registry": ref.Registry}
+		f.Evidence = map[string]any{"registry": ref.Registry, "implicitRegistry": ref.ImplicitRegistry}
+		if ref.ImplicitRegistry {
+			f.Evidence["registry"] = ""
+		}
 	}
 })
 

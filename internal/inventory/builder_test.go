@@ -10,6 +10,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 func meta(ns, name string, owner ...metav1.OwnerReference) metav1.ObjectMeta {
@@ -137,8 +139,8 @@ func TestParseImageRef(t *testing.T) {
 		registry, repo, tag, dig string
 		implicit                 bool
 	}{
-		{"busybox", "index.docker.io", "library/busybox", "", "", true},
-		{"team/app:1.2", "index.docker.io", "team/app", "1.2", "", true},
+		{"busybox", name.DefaultRegistry, "library/busybox", "", "", true},
+		{"team/app:1.2", name.DefaultRegistry, "team/app", "1.2", "", true},
 		{"reg.internal:5000/team/app", "reg.internal:5000", "team/app", "", "", false},
 		{"localhost/app:dev", "localhost", "app", "dev", "", false},
 		{"reg.internal/app:1@sha256:" + digest64, "reg.internal", "app", "1", "sha256:" + digest64, false},
