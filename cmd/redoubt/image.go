@@ -269,13 +269,9 @@ func runImageScan(cmd *cobra.Command, refs []string, f *imageScanFlags) error {
 	if sbomFormat && len(refs) != 1 {
 		return usageError("--format %s describes one image; give one REF", f.format)
 	}
-	threshold := finding.Severity(-1)
-	if f.failOn != "" {
-		s, err := finding.ParseSeverity(f.failOn)
-		if err != nil {
-			return usageError("--fail-on: %v", err)
-		}
-		threshold = s
+	threshold, err := parseFailOn(f.failOn)
+	if err != nil {
+		return err
 	}
 	var keep []finding.Severity
 	for _, s := range strings.Split(f.severity, ",") {
@@ -360,16 +356,10 @@ func runImageScan(cmd *cobra.Command, refs []string, f *imageScanFlags) error {
 	if err != nil {
 		return err
 	}
-	if len(problems) > 0 {
-		for _, p := range problems {
-			fmt.Fprintln(cmd.ErrOrStderr(), "error:", p.Error())
-		}
-		return &exitError{code: exitInput, err: fmt.Errorf("%d image%s could not be scanned", len(problems), plural(len(problems)))}
+	if err := inputErrors(cmd, problems, "%d image%s could not be scanned"); err != nil {
+		return err
 	}
-	if threshold >= 0 && res.Fails(threshold) {
-		return &exitError{code: exitFindings, err: fmt.Errorf("findings at or above %s", threshold)}
-	}
-	return nil
+	return failOnFindings(res, threshold)
 }
 
 func scanOneImage(ctx context.Context, ref string, f *imageScanFlags, so image.Options, db *vuln.DB) (*image.Report, error) {

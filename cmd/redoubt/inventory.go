@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -51,13 +50,7 @@ Sources are the same as for scan: PATHs of manifests, or a live cluster.`,
 			if err != nil {
 				return err
 			}
-			if len(snap.Problems) > 0 {
-				for _, p := range snap.Problems {
-					fmt.Fprintln(cmd.ErrOrStderr(), "error:", p.Error())
-				}
-				return &exitError{code: exitInput, err: fmt.Errorf("%d input error%s", len(snap.Problems), plural(len(snap.Problems)))}
-			}
-			return nil
+			return inputErrors(cmd, snap.Problems, "%d input error%s")
 		},
 	}
 	source.register(cmd)

@@ -14,6 +14,10 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"redoubt.dev/redoubt/internal/audit"
+	"redoubt.dev/redoubt/internal/finding"
+	"redoubt.dev/redoubt/internal/inventory"
 )
 
 // Exit codes a pipeline can rely on.
@@ -34,6 +38,38 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func usageError(format string, args ...any) error {
 	return &exitError{code: exitInput, err: fmt.Errorf(format, args...)}
+}
+
+// parseFailOn reads --fail-on: a severity, or none (-1) when the flag is empty.
+func parseFailOn(s string) (finding.Severity, error) {
+	if s == "" {
+		return -1, nil
+	}
+	sev, err := finding.ParseSeverity(s)
+	if err != nil {
+		return -1, usageError("--fail-on: %v", err)
+	}
+	return sev, nil
+}
+
+// inputErrors prints each input problem on stderr and returns the exit-2 error that says how
+// many there were (summary is printf-style, given the count and its plural), or nil.
+func inputErrors(cmd *cobra.Command, problems []inventory.Problem, summary string) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	for _, p := range problems {
+		fmt.Fprintln(cmd.ErrOrStderr(), "error:", p.Error())
+	}
+	return &exitError{code: exitInput, err: fmt.Errorf(summary, len(problems), plural(len(problems)))}
+}
+
+// failOnFindings returns the exit-1 error when an unsuppressed finding is at or above threshold.
+func failOnFindings(res *audit.Result, threshold finding.Severity) error {
+	if threshold >= 0 && res.Fails(threshold) {
+		return &exitError{code: exitFindings, err: fmt.Errorf("findings at or above %s", threshold)}
+	}
+	return nil
 }
 
 func main() {

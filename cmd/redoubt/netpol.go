@@ -77,13 +77,7 @@ func finish(cmd *cobra.Command, problems []inventory.Problem, notes []string) er
 	for _, n := range notes {
 		fmt.Fprintln(w, "note:", n)
 	}
-	if len(problems) == 0 {
-		return nil
-	}
-	for _, p := range problems {
-		fmt.Fprintln(w, "error:", p.Error())
-	}
-	return &exitError{code: exitInput, err: fmt.Errorf("%d input error%s: the output above covers everything else", len(problems), plural(len(problems)))}
+	return inputErrors(cmd, problems, "%d input error%s: the output above covers everything else")
 }
 
 func analysisProblems(a *netpol.Analysis) []inventory.Problem {

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"redoubt.dev/redoubt/internal/audit"
-	"redoubt.dev/redoubt/internal/finding"
 	"redoubt.dev/redoubt/internal/inventory/node"
 	"redoubt.dev/redoubt/internal/report"
 )
@@ -55,13 +53,9 @@ worker node (or in a privileged pod with the host's /proc and filesystem,
 			if !report.ValidFormat(format) {
 				return usageError("--format %q: want table, json or sarif", format)
 			}
-			threshold := finding.Severity(-1)
-			if failOn != "" {
-				s, err := finding.ParseSeverity(failOn)
-				if err != nil {
-					return usageError("--fail-on: %v", err)
-				}
-				threshold = s
+			threshold, err := parseFailOn(failOn)
+			if err != nil {
+				return err
 			}
 			cfg, err := loadConfig(configFile, nil)
 			if err != nil {
@@ -81,16 +75,10 @@ worker node (or in a privileged pod with the host's /proc and filesystem,
 			if err := writeOutput(cmd, output, func(w io.Writer) error { return report.Write(w, format, res, ropts) }); err != nil {
 				return err
 			}
-			if len(res.Problems) > 0 {
-				for _, p := range res.Problems {
-					fmt.Fprintln(cmd.ErrOrStderr(), "error:", p.Error())
-				}
-				return &exitError{code: exitInput, err: fmt.Errorf("%d input error%s: the findings above cover everything else", len(res.Problems), plural(len(res.Problems)))}
+			if err := inputErrors(cmd, res.Problems, "%d input error%s: the findings above cover everything else"); err != nil {
+				return err
 			}
-			if threshold >= 0 && res.Fails(threshold) {
-				return &exitError{code: exitFindings, err: fmt.Errorf("findings at or above %s", threshold)}
-			}
-			return nil
+			return failOnFindings(res, threshold)
 		},
 	}
 	fl := cmd.Flags()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -71,13 +70,7 @@ formula is in docs/risk.md.`,
 			if err != nil {
 				return err
 			}
-			if len(res.Problems) > 0 {
-				for _, p := range res.Problems {
-					fmt.Fprintln(cmd.ErrOrStderr(), "error:", p.Error())
-				}
-				return &exitError{code: exitInput, err: fmt.Errorf("%d input error%s: the ranking covers everything else", len(res.Problems), plural(len(res.Problems)))}
-			}
-			return nil
+			return inputErrors(cmd, res.Problems, "%d input error%s: the ranking covers everything else")
 		},
 	}
 	source.register(cmd)

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"redoubt.dev/redoubt/internal/audit"
 	"redoubt.dev/redoubt/internal/config"
-	"redoubt.dev/redoubt/internal/finding"
 	"redoubt.dev/redoubt/internal/report"
 )
 
@@ -71,13 +69,9 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	if !report.ValidFormat(f.format) {
 		return usageError("--format %q: want table, json or sarif", f.format)
 	}
-	threshold := finding.Severity(-1)
-	if f.failOn != "" {
-		s, err := finding.ParseSeverity(f.failOn)
-		if err != nil {
-			return usageError("--fail-on: %v", err)
-		}
-		threshold = s
+	threshold, err := parseFailOn(f.failOn)
+	if err != nil {
+		return err
 	}
 	if f.pssLevel != "" && f.pssLevel != "baseline" && f.pssLevel != "restricted" {
 		return usageError("--pss-level %q: want baseline or restricted", f.pssLevel)
@@ -105,16 +99,10 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	if err := writeOutput(cmd, f.output, func(w io.Writer) error { return report.Write(w, f.format, res, opts) }); err != nil {
 		return err
 	}
-	if len(res.Problems) > 0 {
-		for _, p := range res.Problems {
-			fmt.Fprintln(cmd.ErrOrStderr(), "error:", p.Error())
-		}
-		return &exitError{code: exitInput, err: fmt.Errorf("%d input error%s: the findings above cover everything else", len(res.Problems), plural(len(res.Problems)))}
+	if err := inputErrors(cmd, res.Problems, "%d input error%s: the findings above cover everything else"); err != nil {
+		return err
 	}
-	if threshold >= 0 && res.Fails(threshold) {
-		return &exitError{code: exitFindings, err: fmt.Errorf("findings at or above %s", threshold)}
-	}
-	return nil
+	return failOnFindings(res, threshold)
 }
 
 // loadConfig reads the policy file: --config, or .redoubt.yaml beside the scanned paths.

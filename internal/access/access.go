@@ -174,20 +174,8 @@ func ForWorkloads(s *inventory.Snapshot) map[string]WorkloadAccess {
 	out := make(map[string]WorkloadAccess, len(s.Workloads))
 	for _, w := range s.Workloads {
 		sa := w.ServiceAccountName()
-		out[w.Key()] = WorkloadAccess{ServiceAccount: sa, TokenMounted: tokenMounted(s, w),
+		out[w.Key()] = WorkloadAccess{ServiceAccount: sa, TokenMounted: s.TokenMounted(w),
 			Reach: p.CapabilitiesOf(rbac.ServiceAccountUser(w.Namespace, sa))}
 	}
 	return out
-}
-
-// tokenMounted reports whether a workload's pods mount its service account's token: the pod's
-// automountServiceAccountToken wins, then the service account's, and the default is yes.
-func tokenMounted(s *inventory.Snapshot, w *inventory.Workload) bool {
-	if a := w.Template.Spec.AutomountServiceAccountToken; a != nil {
-		return *a
-	}
-	if sa := s.ServiceAccount(w.Namespace, w.ServiceAccountName()); sa != nil && sa.AutomountServiceAccountToken != nil {
-		return *sa.AutomountServiceAccountToken
-	}
-	return true
 }

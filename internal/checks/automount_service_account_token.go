@@ -22,7 +22,7 @@ var automountServiceAccountToken = registerWorkload(finding.Rule{
 	Description: "The pod gets a Kubernetes API token although no RBAC binding grants its service account anything: the token only helps an intruder, who can use it to probe the API and any permission later granted to the account or to all service accounts.",
 	Remediation: "Set automountServiceAccountToken: false in the pod spec (or on the service account). Workloads that need the API should get a dedicated service account with a binding.",
 }, func(c *Context, w *inventory.Workload, e *emitter) {
-	if !tokenMounted(c.Snapshot, w) {
+	if !c.Snapshot.TokenMounted(w) {
 		return
 	}
 	sa := w.ServiceAccountName()
@@ -31,17 +31,6 @@ var automountServiceAccountToken = registerWorkload(finding.Rule{
 	}
 	e.workload(w, "pods mount a token for service account %q, which no RoleBinding or ClusterRoleBinding grants anything", sa)
 })
-
-// tokenMounted reports whether the workload's pods get a service-account token.
-func tokenMounted(s *inventory.Snapshot, w *inventory.Workload) bool {
-	if v := w.Template.Spec.AutomountServiceAccountToken; v != nil {
-		return *v
-	}
-	if sa := s.ServiceAccount(w.Namespace, w.ServiceAccountName()); sa != nil && sa.AutomountServiceAccountToken != nil {
-		return *sa.AutomountServiceAccountToken
-	}
-	return true
-}
 
 // serviceAccountBound reports whether any binding names the service account, directly or through
 // the group of its namespace's service accounts.

@@ -17,7 +17,7 @@ var defaultServiceAccount = registerWorkload(finding.Rule{
 	Description: "The workload runs as its namespace's default service account with a token mounted. Every pod that names no account shares that identity, so any permission granted to it reaches them all.",
 	Remediation: "Create a service account for the workload and set serviceAccountName; set automountServiceAccountToken: false on the default service account.",
 }, func(c *Context, w *inventory.Workload, e *emitter) {
-	if w.ServiceAccountName() != "default" || !tokenMounted(c.Snapshot, w) {
+	if w.ServiceAccountName() != "default" || !c.Snapshot.TokenMounted(w) {
 		return
 	}
 	e.workload(w, "runs as the default service account of namespace %q with its token mounted", w.Namespace)

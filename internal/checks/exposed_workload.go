@@ -1,8 +1,6 @@
 package checks
 
 import (
-	corev1 "k8s.io/api/core/v1"
-
 	"redoubt.dev/redoubt/internal/finding"
 	"redoubt.dev/redoubt/internal/inventory"
 )
@@ -21,15 +19,8 @@ var exposedWorkload = registerWorkload(finding.Rule{
 	Remediation: "Confirm the exposure is intended. Keep internal services on ClusterIP, restrict load balancers with loadBalancerSourceRanges, and put an authenticating proxy or WAF in front of Ingresses.",
 }, func(c *Context, w *inventory.Workload, e *emitter) {
 	for _, svc := range w.Services {
-		var how string
-		switch {
-		case svc.Spec.Type == corev1.ServiceTypeLoadBalancer:
-			how = "LoadBalancer"
-		case svc.Spec.Type == corev1.ServiceTypeNodePort:
-			how = "NodePort"
-		case len(svc.Spec.ExternalIPs) > 0:
-			how = "externalIPs"
-		default:
+		how := svc.ExternalExposure()
+		if how == "" {
 			continue
 		}
 		f := e.workload(w, "exposed by %s Service %q", how, svc.Name)

@@ -1,10 +1,7 @@
 package checks
 
 import (
-	"strings"
-
 	"redoubt.dev/redoubt/internal/finding"
-	"redoubt.dev/redoubt/internal/inventory"
 )
 
 // namespaceWithoutNetworkPolicy requires at least one NetworkPolicy in every namespace that runs
@@ -27,7 +24,7 @@ var namespaceWithoutNetworkPolicy = register(finding.Rule{
 		has[p.Namespace] = true
 	}
 	for _, o := range s.Others {
-		if IsCNIPolicy(o) {
+		if o.IsCNIPolicy() {
 			has[o.Namespace] = true
 		}
 	}
@@ -43,16 +40,3 @@ var namespaceWithoutNetworkPolicy = register(finding.Rule{
 		f.Resource.Namespace = ns.Name
 	}
 })
-
-// IsCNIPolicy recognises network policies of specific CNIs, which Redoubt does not analyse.
-func IsCNIPolicy(o *inventory.Unstructured) bool {
-	group, _, _ := strings.Cut(o.APIVersion, "/")
-	switch {
-	case group == "cilium.io" && (o.Kind == "CiliumNetworkPolicy" || o.Kind == "CiliumClusterwideNetworkPolicy"):
-		return true
-	case (group == "crd.projectcalico.org" || group == "projectcalico.org") &&
-		(o.Kind == "NetworkPolicy" || o.Kind == "GlobalNetworkPolicy"):
-		return true
-	}
-	return false
-}

@@ -94,12 +94,7 @@ func (s *Snapshot) Summarize(w *Workload) WorkloadSummary {
 		Images: []ContainerImage{}, Volumes: []VolumeSummary{}, Services: []ExposureSummary{}, Ingresses: []ExposureSummary{},
 		workload: w,
 	}
-	sum.TokenMounted = true
-	if spec.AutomountServiceAccountToken != nil {
-		sum.TokenMounted = *spec.AutomountServiceAccountToken
-	} else if sa := s.ServiceAccount(w.Namespace, sum.ServiceAccount); sa != nil && sa.AutomountServiceAccountToken != nil {
-		sum.TokenMounted = *sa.AutomountServiceAccountToken
-	}
+	sum.TokenMounted = s.TokenMounted(w)
 	psc := spec.SecurityContext
 	if psc != nil && psc.SeccompProfile != nil {
 		sum.Security.Seccomp = string(psc.SeccompProfile.Type)

@@ -120,15 +120,8 @@ func (a *Analysis) exposure(w *inventory.Workload, anyNS Endpoint, controllers [
 		x.Addresses = append(x.Addresses, PeerAccess{Peer: AddressEndpoint(g.ips), Conns: g.conns})
 	}
 	for _, svc := range w.Services {
-		var how string
-		switch {
-		case svc.Spec.Type == corev1.ServiceTypeLoadBalancer:
-			how = "LoadBalancer"
-		case svc.Spec.Type == corev1.ServiceTypeNodePort:
-			how = "NodePort"
-		case len(svc.Spec.ExternalIPs) > 0:
-			how = "externalIPs"
-		default:
+		how := svc.ExternalExposure()
+		if how == "" {
 			continue
 		}
 		for _, sp := range svc.Spec.Ports {

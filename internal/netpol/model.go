@@ -243,7 +243,7 @@ func Analyze(s *inventory.Snapshot, opts Options) *Analysis {
 	a.Refused = c.refused
 	a.Notes = c.notes
 	for _, o := range s.Others {
-		if !isCNIPolicy(o) {
+		if !o.IsCNIPolicy() {
 			continue
 		}
 		ns := o.Namespace
@@ -303,19 +303,6 @@ func qualified(ns, name string) string {
 		return name
 	}
 	return ns + "/" + name
-}
-
-// isCNIPolicy recognises network policies of specific CNIs. It matches checks.IsCNIPolicy.
-func isCNIPolicy(o *inventory.Unstructured) bool {
-	group, _, _ := strings.Cut(o.APIVersion, "/")
-	switch {
-	case group == "cilium.io" && (o.Kind == "CiliumNetworkPolicy" || o.Kind == "CiliumClusterwideNetworkPolicy"):
-		return true
-	case (group == "crd.projectcalico.org" || group == "projectcalico.org") &&
-		(o.Kind == "NetworkPolicy" || o.Kind == "GlobalNetworkPolicy"):
-		return true
-	}
-	return false
 }
 
 // CNIPolicies names the CNI-specific policies that may select the workload's pods.

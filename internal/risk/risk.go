@@ -350,10 +350,9 @@ func exposureFactor(policies []*inventory.NetworkPolicy, w *inventory.Workload, 
 	f := Factor{Name: FactorExposure}
 	external, wide := false, false
 	for _, svc := range w.Services {
-		switch {
-		case svc.Spec.Type == corev1.ServiceTypeLoadBalancer, svc.Spec.Type == corev1.ServiceTypeNodePort, len(svc.Spec.ExternalIPs) > 0:
+		if how := svc.ExternalExposure(); how != "" {
 			external = true
-			f.Items = append(f.Items, fmt.Sprintf("%s Service %s", exposureKind(svc), svc.Name))
+			f.Items = append(f.Items, fmt.Sprintf("%s Service %s", how, svc.Name))
 		}
 	}
 	for _, ing := range w.Ingresses {
@@ -401,13 +400,6 @@ func exposureFactor(policies []*inventory.NetworkPolicy, w *inventory.Workload, 
 		f.Explanation = "not reachable from outside its namespace"
 	}
 	return f
-}
-
-func exposureKind(svc *inventory.Service) string {
-	if len(svc.Spec.ExternalIPs) > 0 && svc.Spec.Type != corev1.ServiceTypeLoadBalancer && svc.Spec.Type != corev1.ServiceTypeNodePort {
-		return "externalIPs"
-	}
-	return string(svc.Spec.Type)
 }
 
 // isolated reports whether some NetworkPolicy of the workload's namespace selects its pods for

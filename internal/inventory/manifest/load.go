@@ -239,15 +239,13 @@ func readUnit(ctx context.Context, u unit, opts Options) ([]decoded, []inventory
 func readLimited(r io.Reader, limit int64) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
-		return nil, describeIOErrorAsError(err)
+		return nil, errors.New(describeIOError(err))
 	}
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("file is larger than the %d MiB limit; split it or raise --max-file-size", limit>>20)
 	}
 	return data, nil
 }
-
-func describeIOErrorAsError(err error) error { return errors.New(describeIOError(err)) }
 
 // parseStream reads every document of a YAML or JSON stream. base gives the file (and, for
 // rendered output, the chart or Kustomize directory); lines are filled in per document.
