@@ -150,11 +150,10 @@ func compact(s []string) []string {
 // Summarize fills each workload summary's Access with its service account's capability classes
 // (rbac.CapabilitiesOf), most powerful first: "cluster-admin", "read-secrets in shop-api", ...
 func Summarize(s *inventory.Snapshot, sums []inventory.WorkloadSummary) {
-	p := rbac.NewPolicy(s, rbac.Options{})
+	capabilities := capabilitiesBySA(s)
 	for i := range sums {
 		sum := &sums[i]
-		u := rbac.ServiceAccountUser(sum.Namespace, sum.ServiceAccount)
-		for _, r := range p.CapabilitiesOf(u) {
+		for _, r := range capabilities(sum.Namespace, sum.ServiceAccount) {
 			sum.Access = append(sum.Access, r.String())
 		}
 	}
@@ -170,12 +169,27 @@ type WorkloadAccess struct {
 
 // ForWorkloads computes every workload's access, keyed by Workload.Key().
 func ForWorkloads(s *inventory.Snapshot) map[string]WorkloadAccess {
-	p := rbac.NewPolicy(s, rbac.Options{})
+	capabilities := capabilitiesBySA(s)
 	out := make(map[string]WorkloadAccess, len(s.Workloads))
 	for _, w := range s.Workloads {
 		sa := w.ServiceAccountName()
-		out[w.Key()] = WorkloadAccess{ServiceAccount: sa, TokenMounted: s.TokenMounted(w),
-			Reach: p.CapabilitiesOf(rbac.ServiceAccountUser(w.Namespace, sa))}
+		out[w.Key()] = WorkloadAccess{ServiceAccount: sa, TokenMounted: s.TokenMounted(w), Reach: capabilities(w.Namespace, sa)}
 	}
 	return out
+}
+
+// capabilitiesBySA returns a function giving a service account's capability classes, computed
+// once per account: most workloads of a namespace share one. Callers must not modify the result.
+func capabilitiesBySA(s *inventory.Snapshot) func(namespace, name string) []rbac.Reach {
+	p := rbac.NewPolicy(s, rbac.Options{})
+	memo := map[string][]rbac.Reach{}
+	return func(namespace, name string) []rbac.Reach {
+		key := namespace + "/" + name
+		r, ok := memo[key]
+		if !ok {
+			r = p.CapabilitiesOf(rbac.ServiceAccountUser(namespace, name))
+			memo[key] = r
+		}
+		return r
+	}
 }
