@@ -1,0 +1,176 @@
+// Package store keeps what `redoubt serve` learns with history: findings (first seen, last seen,
+// resolved, reopened, and the exception that suppressed them), audits (scans), image
+// inventories per digest with their vulnerability matches, runtime baselines, and notification
+// delivery state. One interface, two engines: SQLite (embedded default, one file under
+// --data-dir) and PostgreSQL (--database-url, for several replicas). Both pass the same test
+// suite (storetest). Findings are never written into etcd.
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"redoubt.dev/redoubt/internal/finding"
+	"redoubt.dev/redoubt/internal/image"
+)
+
+// State is where a stored finding is in its life.
+type State string
+
+// The states of a stored finding. Suppressed is not a state of its own: an open finding whose
+// Finding.Suppressed is set is suppressed, and Query can ask for it.
+const (
+	StateOpen     State = "open"
+	StateResolved State = "resolved"
+)
+
+// Scope names one stream of findings that is replaced as a whole by each audit of it. The
+// cluster audit is one scope ("cluster"); each image digest's vulnerability matching another
+// ("image:sha256:..."), so a database change re-matches an image without touching the rest.
+// Event-like findings (runtime detections, audit-log detections) are added with AddFindings and
+// are never resolved by absence.
+type Scope string
+
+// ScopeCluster is the scope of the deploy/infra/build findings of the cluster audit.
+const ScopeCluster Scope = "cluster"
+
+// Record is one finding as stored, with its history summarised.
+type Record struct {
+	// ID is the finding's fingerprint: stable across audits for the same check, resource,
+	// location and vulnerability (see Fingerprint).
+	ID        string          `json:"id"`
+	Scope     Scope           `json:"scope"`
+	State     State           `json:"state"`
+	Finding   finding.Finding `json:"finding"`
+	FirstSeen time.Time       `json:"firstSeen"`
+	LastSeen  time.Time       `json:"lastSeen"`
+	// ResolvedAt is when the audit that no longer produced the finding ran; nil while open.
+	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
+}
+
+// EventKind is what happened to a finding at one audit.
+type EventKind string
+
+// The history events of a finding.
+const (
+	EventOpened     EventKind = "opened"
+	EventResolved   EventKind = "resolved"
+	EventReopened   EventKind = "reopened"
+	EventSuppressed EventKind = "suppressed"   // an exception began to apply
+	EventUnsupp     EventKind = "unsuppressed" // an exception stopped applying (removed, expired)
+)
+
+// Event is one entry of a finding's history.
+type Event struct {
+	FindingID string    `json:"findingId"`
+	Kind      EventKind `json:"kind"`
+	At        time.Time `json:"at"`
+	ScanID    int64     `json:"scanId,omitempty"`
+	// Suppression is the exception that began to apply, for EventSuppressed.
+	Suppression *finding.Suppression `json:"suppression,omitempty"`
+}
+
+// Scan is one stored audit of a scope.
+type Scan struct {
+	ID       int64     `json:"id"`
+	Scope    Scope     `json:"scope"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// Findings counts the findings the audit produced; New, Reopened and Resolved what changed.
+	Findings int `json:"findings"`
+	New      int `json:"new"`
+	Reopened int `json:"reopened"`
+	Resolved int `json:"resolved"`
+	// Note is free text about the audit's input ("snapshot version 41", "database 2026-12-01").
+	Note string `json:"note,omitempty"`
+}
+
+// Change is what one audit changed: the records that are new, reopened, or resolved by it.
+// Notifications are sent from it.
+type Change struct {
+	Scan     Scan
+	New      []Record
+	Reopened []Record
+	Resolved []Record
+}
+
+// Query selects stored findings. Empty fields match everything.
+type Query struct {
+	Phase     []finding.Phase
+	Severity  []finding.Severity
+	Namespace string
+	// Workload is "Kind/name" or "name".
+	Workload string
+	Check    string
+	// State is open, resolved or suppressed (open and suppressed).
+	State string
+	Scope Scope
+	// Since keeps findings whose LastSeen is at or after it.
+	Since time.Time
+	// Text matches the message, title, check or resource name (case-insensitive substring).
+	Text string
+	// Limit bounds the page (default 100, at most 1000); After is the cursor returned by the
+	// previous page.
+	Limit int
+	After string
+}
+
+// Image is one image digest's stored inventory: packages by layer, components, and the
+// vulnerability matches of its last matching.
+type Image struct {
+	Digest    string        `json:"digest"`
+	Refs      []string      `json:"refs"`
+	Report    *image.Report `json:"report"`
+	ScannedAt time.Time     `json:"scannedAt"`
+	// MatchedAt is when the vulnerabilities were last matched, and against which database.
+	MatchedAt time.Time `json:"matchedAt"`
+	DBVersion string    `json:"dbVersion,omitempty"`
+}
+
+// ErrNotFound is returned for an ID, digest or baseline that is not stored.
+var ErrNotFound = errors.New("not found")
+
+// ErrSchemaTooNew is returned by Open when the database was migrated by a newer Redoubt.
+var ErrSchemaTooNew = errors.New("database schema is newer than this binary knows")
+
+// Store is the persistence every part of `redoubt serve` writes through. Every method is safe for
+// concurrent use; every write is one transaction, so a crash (kill -9) leaves the store as it was
+// before the write or after it, never between.
+type Store interface {
+	// RecordScan stores one audit of a scope: every finding in fs is upserted (first seen kept,
+	// last seen = at, reopened if it was resolved), and every open finding of the scope that fs
+	// does not hold is resolved at `at`. It returns what changed.
+	RecordScan(ctx context.Context, scope Scope, started, at time.Time, fs []finding.Finding, note string) (*Change, error)
+	// AddFindings stores event-like findings (runtime, audit log) without resolving others; it
+	// returns the records that are new (or reopened).
+	AddFindings(ctx context.Context, scope Scope, at time.Time, fs []finding.Finding) (*Change, error)
+
+	// Findings returns one page of findings and the cursor of the next page ("" at the end).
+	Findings(ctx context.Context, q Query) ([]Record, string, error)
+	// Finding returns one finding by ID, and History its events, oldest first.
+	Finding(ctx context.Context, id string) (*Record, error)
+	History(ctx context.Context, id string) ([]Event, error)
+	// Scans returns the newest scans first, at most limit of them.
+	Scans(ctx context.Context, scope Scope, limit int) ([]Scan, error)
+
+	// PutImage stores (replaces) an image digest's inventory; Image and Images read them back.
+	PutImage(ctx context.Context, img *Image) error
+	Image(ctx context.Context, digest string) (*Image, error)
+	// Images calls fn for every stored image, one at a time, so re-matching every inventory after
+	// a database change does not hold them all in memory.
+	Images(ctx context.Context, fn func(*Image) error) error
+
+	// Close releases the database.
+	Close() error
+}
+
+// Fingerprint is a finding's stable ID: a hash of finding.Key (check, resource, location,
+// vulnerability and message), so the same finding from two audits, or from two replicas, is one
+// record.
+func Fingerprint(f *finding.Finding) string {
+	sum := sha256.Sum256([]byte(f.Key()))
+	return hex.EncodeToString(sum[:16])
+}
