@@ -92,7 +92,7 @@ func TestNetpolUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"netpol", "list", example, "--format", "xml"}, `--format "xml": want txt, json, dot`},
+		{[]string{"netpol", "list", example, "--format", "xml"}, `--format "xml": want table, json, dot`},
 		{[]string{"netpol", "explain", "shop-web/web", "nope/nothing", example}, `DST "nope/nothing": no such workload`},
 		{[]string{"netpol", "explain", "web", "api", example, "--port", "99999"}, `--port: port "99999"`},
 		{[]string{"netpol", "explain", "10.0.0.1", "8.8.8.8", example}, "both addresses"},

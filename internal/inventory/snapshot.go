@@ -417,3 +417,20 @@ type ProbeResult struct {
 	Status int
 	Error  string
 }
+
+// Empty reports whether the snapshot holds no object at all, input problems aside: what an
+// empty directory, or a mistyped path, gives. Namespaces implied by objects count as objects
+// only through those objects.
+func (s *Snapshot) Empty() bool {
+	n := len(s.Workloads) + len(s.Pods) + len(s.Services) + len(s.EndpointSlices) + len(s.Ingresses) +
+		len(s.NetworkPolicies) + len(s.AdminNetworkPolicies) + len(s.BaselineAdminNetworkPolicies) +
+		len(s.ServiceAccounts) + len(s.Roles) + len(s.ClusterRoles) + len(s.RoleBindings) +
+		len(s.ClusterRoleBindings) + len(s.Nodes) + len(s.Secrets) + len(s.ConfigMaps) + len(s.Others) +
+		len(s.Components) + len(s.HostFiles)
+	for _, ns := range s.Namespaces {
+		if !ns.Implied {
+			n++
+		}
+	}
+	return n == 0
+}
