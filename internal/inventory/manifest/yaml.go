@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"redoubt.dev/redoubt/internal/inventory"
 )
 
 // Limits bound the work one input can cause. Manifests come from anywhere (a chart downloaded
@@ -311,7 +313,8 @@ func kindName(n *yaml.Node) string {
 }
 
 // containerLines finds the line of every container entry (containers, initContainers,
-// ephemeralContainers) in a document, keyed by container name.
+// ephemeralContainers) in a document, keyed by container name, and of every container's env
+// entry, keyed by inventory.EnvLineKey (the first entry when a name repeats).
 func containerLines(root *yaml.Node, offset int) map[string]int {
 	var out map[string]int
 	var walk func(n *yaml.Node, depth int)
@@ -332,12 +335,37 @@ func containerLines(root *yaml.Node, offset int) map[string]int {
 						if c.Kind != yaml.MappingNode {
 							continue
 						}
+						name, env := "", (*yaml.Node)(nil)
 						for j := 0; j+1 < len(c.Content); j += 2 {
-							if c.Content[j].Value == "name" {
-								if out == nil {
-									out = map[string]int{}
+							switch c.Content[j].Value {
+							case "name":
+								name = c.Content[j+1].Value
+							case "env":
+								env = c.Content[j+1]
+							}
+						}
+						if name == "" {
+							continue
+						}
+						if out == nil {
+							out = map[string]int{}
+						}
+						out[name] = c.Line + offset
+						if env == nil || env.Kind != yaml.SequenceNode {
+							continue
+						}
+						for _, e := range env.Content {
+							if e.Kind != yaml.MappingNode {
+								continue
+							}
+							for j := 0; j+1 < len(e.Content); j += 2 {
+								if e.Content[j].Value != "name" {
+									continue
 								}
-								out[c.Content[j+1].Value] = c.Line + offset
+								key := inventory.EnvLineKey(name, e.Content[j+1].Value)
+								if _, seen := out[key]; !seen {
+									out[key] = e.Line + offset
+								}
 							}
 						}
 					}
