@@ -115,6 +115,46 @@ func yamlLine(msg string) (int, string) {
 	return 0, msg
 }
 
+// problemLine finds the line of the token a syntax error is about. yaml.v3 reports the line
+// its enclosing block starts on when it has one (its context mark, not its problem mark), which
+// can be far above the mistake. Cutting the document after the offending line gives the same
+// error and cutting it before gives none (or another), so the shortest prefix, from the reported
+// line on, that fails with the same message ends on the offending line: a binary search finds it
+// in a few parses. It is only called for documents that failed to parse.
+func problemLine(body []byte, reported int, msg string) int {
+	ends := []int{} // ends[i] is the offset just past line i+1
+	for i, c := range body {
+		if c == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(body) {
+		ends = append(ends, len(body))
+	}
+	fails := func(line int) bool {
+		var n yaml.Node
+		err := yaml.Unmarshal(body[:ends[line-1]], &n)
+		if err == nil {
+			return false
+		}
+		_, m := yamlLine(err.Error())
+		return m == msg
+	}
+	lo, hi := reported, len(ends) // the answer is in [lo, hi]; the whole body fails
+	if lo < 1 || lo > hi {
+		return reported
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
 // parseDocument turns one document into JSON-compatible values, rejecting what Kubernetes would
 // reject (duplicate keys) and what would exhaust memory (alias bombs, deep nesting). Lines in
 // errors are lines of the file: offset is the line the document starts on, minus one.
@@ -123,7 +163,7 @@ func parseDocument(body []byte, offset int, lim Limits) (map[string]any, *yaml.N
 	if err := yaml.Unmarshal(body, &root); err != nil {
 		line, msg := yamlLine(err.Error())
 		if line > 0 {
-			line += offset
+			line = problemLine(body, line, msg) + offset
 		}
 		return nil, nil, &SyntaxError{Line: line, Msg: msg}
 	}
