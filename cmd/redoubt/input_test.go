@@ -154,3 +154,15 @@ func TestOneSpellingPerFlag(t *testing.T) {
 		t.Errorf("netpol list --help still offers txt:\n%s", help)
 	}
 }
+
+// -f used to name Helm values on scan: a values file given with -f now says what to type.
+func TestFilenameGivenAValuesFileSaysValues(t *testing.T) {
+	values := filepath.Join(t.TempDir(), "values-prod.yaml")
+	if err := os.WriteFile(values, []byte("replicas: 3\nimage:\n  tag: \"1.2\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := redoubt(t, "", "scan", example+"/charts/cache", "-f", values, "--skip-images")
+	if code != exitInput || !strings.Contains(errOut, "--values "+values) {
+		t.Errorf("exit %d, stderr %q: want exit 2 and the hint to use --values", code, errOut)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -112,6 +113,7 @@ func (f *sourceFlags) loadManifests(ctx context.Context, cmd *cobra.Command, pat
 	if err != nil {
 		return nil, err
 	}
+	f.hintValues(snap)
 	if err := f.checkEmpty(cmd, snap, paths); err != nil {
 		return nil, err
 	}
@@ -142,5 +144,16 @@ func hiddenAlias(cmd *cobra.Command, old, name string) {
 	fl.Var(fl.Lookup(name).Value, old, "old spelling of --"+name)
 	if err := fl.MarkHidden(old); err != nil {
 		panic(err) // the flag was just added
+	}
+}
+
+// hintValues tells whoever still types -f for Helm values (its meaning on scan before -f took
+// manifests, as kubectl's does) what to type instead: a file given with -f that holds no
+// Kubernetes object but YAML is most likely a values file.
+func (f *sourceFlags) hintValues(snap *inventory.Snapshot) {
+	for i, p := range snap.Problems {
+		if slices.Contains(f.filenames, p.File) && strings.HasPrefix(p.Message, "document has no apiVersion or kind") {
+			snap.Problems[i].Message += fmt.Sprintf(" (-f names manifests, as with kubectl; for Helm values, give --values %s)", p.File)
+		}
 	}
 }
