@@ -119,8 +119,9 @@ func yamlLine(msg string) (int, string) {
 // its enclosing block starts on when it has one (its context mark, not its problem mark), which
 // can be far above the mistake. Cutting the document after the offending line gives the same
 // error and cutting it before gives none (or another), so the shortest prefix, from the reported
-// line on, that fails with the same message ends on the offending line: a binary search finds it
-// in a few parses. It is only called for documents that failed to parse.
+// line on, that fails with the same message ends on the offending line. A galloping search
+// (reported+1, +2, +4, ...) then a binary search find it in a few parses of prefixes not much
+// longer than that line. It is only called for documents that failed to parse.
 func problemLine(body []byte, reported int, msg string) int {
 	ends := []int{} // ends[i] is the offset just past line i+1
 	for i, c := range body {
@@ -140,9 +141,18 @@ func problemLine(body []byte, reported int, msg string) int {
 		_, m := yamlLine(err.Error())
 		return m == msg
 	}
-	lo, hi := reported, len(ends) // the answer is in [lo, hi]; the whole body fails
-	if lo < 1 || lo > hi {
+	last := len(ends) // the whole body fails
+	if reported < 1 || reported > last {
 		return reported
+	}
+	lo, hi := reported, last // the answer is in [lo, hi]
+	for step := 1; ; step *= 2 {
+		k := min(reported+step-1, last)
+		if k == last || fails(k) {
+			hi = k
+			break
+		}
+		lo = k + 1
 	}
 	for lo < hi {
 		mid := lo + (hi-lo)/2
