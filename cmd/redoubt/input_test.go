@@ -166,3 +166,33 @@ func TestFilenameGivenAValuesFileSaysValues(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want exit 2 and the hint to use --values", code, errOut)
 	}
 }
+
+// inventory and scan read a container-level seccomp profile alike.
+func TestInventorySeccompAgreesWithScan(t *testing.T) {
+	dir := t.TempDir()
+	manifest := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        securityContext:
+          seccompProfile: {type: RuntimeDefault}
+`
+	if err := os.WriteFile(filepath.Join(dir, "web.yaml"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, out, _ := redoubt(t, "", "inventory", dir, "--format", "table")
+	if !strings.Contains(out, "seccomp RuntimeDefault") {
+		t.Errorf("inventory does not see the container's RuntimeDefault profile:\n%s", out)
+	}
+	_, out, _ = redoubt(t, "", "scan", dir, "--skip-images", "--format", "json")
+	if strings.Contains(out, "seccomp-profile-missing") {
+		t.Errorf("scan reports the profile missing:\n%s", out)
+	}
+}
