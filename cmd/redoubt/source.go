@@ -131,8 +131,12 @@ func (f *sourceFlags) checkEmpty(cmd *cobra.Command, snap *inventory.Snapshot, p
 		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", what)
 		return nil
 	}
-	for _, p := range snap.Problems {
-		fmt.Fprintln(cmd.ErrOrStderr(), "error:", p.Error())
+	if n := len(snap.Problems); n > 0 {
+		// The problems say why; nothing was read, so there is no output to cover the rest.
+		for _, p := range snap.Problems {
+			fmt.Fprintln(cmd.ErrOrStderr(), "error:", p.Error())
+		}
+		return &exitError{code: exitInput, err: fmt.Errorf("%d input error%s, and no Kubernetes object could be read from %s", n, plural(n), strings.Join(paths, ", "))}
 	}
 	return &exitError{code: exitInput, err: fmt.Errorf("%s (check the path; pass --allow-empty when nothing to read is expected)", what)}
 }
