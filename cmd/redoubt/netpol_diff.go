@@ -35,6 +35,9 @@ and -n name.`,
 				return err
 			}
 			var as [2]*netpol.Analysis
+			if len(f.source.filenames) > 0 {
+				return usageError("netpol diff compares OLD and NEW, given as its two arguments; -f/--filename does not apply")
+			}
 			if args[0] == "@cluster" && args[1] == "@cluster" {
 				return usageError("OLD and NEW are both @cluster")
 			}
