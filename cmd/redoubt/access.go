@@ -2,6 +2,8 @@ package main
 
 import (
 	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -39,6 +41,53 @@ func loadForAccess(cmd *cobra.Command, source *sourceFlags, args []string) (*inv
 	return snap, ns, err
 }
 
+// accessInputErrors reports the snapshot's input problems after the answer, as every command
+// does: an answer from files that could not all be read is exit 2.
+func accessInputErrors(cmd *cobra.Command, snap *inventory.Snapshot) error {
+	return inputErrors(cmd, snap.Problems, "%d input error%s: the answer above covers everything else")
+}
+
+// questionAndPaths separates the words of the question (at least minWords, at most maxWords)
+// from manifest paths. Paths follow the words, as for every other command, or come after "--"
+// (which always ends the question), or with -f. Flags after "--" are still flags. An optional
+// word that contains a slash, is "-", or names an existing file or directory is a path: object
+// names can hold none of those.
+func questionAndPaths(cmd *cobra.Command, args []string, minWords, maxWords int) (words, paths []string, err error) {
+	if at := cmd.ArgsLenAtDash(); at >= 0 {
+		words, paths = args[:at], args[at:]
+		if flagIn(paths) {
+			if err := cmd.Flags().Parse(paths); err != nil {
+				return nil, nil, usageError("%v (see %s --help)", err, cmd.CommandPath())
+			}
+			paths = cmd.Flags().Args()
+		}
+		return words, paths, nil
+	}
+	n := min(len(args), minWords)
+	words, rest := args[:n], args[n:]
+	for len(words) < maxWords && len(rest) > 0 && !isPath(rest[0]) {
+		words, rest = append(words, rest[0]), rest[1:]
+	}
+	return words, rest, nil
+}
+
+func flagIn(args []string) bool {
+	for _, a := range args {
+		if len(a) > 1 && a[0] == '-' {
+			return true
+		}
+	}
+	return false
+}
+
+func isPath(s string) bool {
+	if s == "-" || strings.ContainsRune(s, '/') || strings.ContainsRune(s, os.PathSeparator) {
+		return true
+	}
+	_, err := os.Stat(s)
+	return err == nil
+}
+
 func newWhoCanCmd() *cobra.Command {
 	var (
 		source      sourceFlags
@@ -47,7 +96,7 @@ func newWhoCanCmd() *cobra.Command {
 		output      string
 	)
 	cmd := &cobra.Command{
-		Use:   "who-can VERB RESOURCE [NAME] [-- PATH...]",
+		Use:   "who-can VERB RESOURCE [NAME] [PATH...]",
 		Short: "List the subjects allowed to do something",
 		Long: `List every user, group and service account allowed VERB on RESOURCE (in the
 namespace -n names, or in all namespaces and cluster-scoped without it), with
@@ -55,13 +104,19 @@ the bindings and roles that allow it.
 
 RESOURCE is spelled as kubectl spells it: pods, deployments.apps, pods/exec,
 certificatesigningrequests.certificates.k8s.io/approval, or a non-resource URL
-such as /healthz. Manifest paths come after --.`,
-		Example: `  redoubt access who-can get secrets -n shop-api -- examples/shop
+such as /healthz. Manifest paths follow (or -f PATH, or after --); a word
+after RESOURCE that holds a slash or names an existing file or directory is a
+path, not a NAME. Without paths, the cluster of the current context is read.`,
+		Example: `  redoubt access who-can get secrets -n shop-api examples/shop
+  redoubt access who-can get secrets db-password -n shop-data -f examples/shop
   redoubt access who-can create pods --subresource exec -n shop-api --context prod
   redoubt access who-can '*' '*'`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			words, paths := splitDash(cmd, args)
+			words, paths, err := questionAndPaths(cmd, args, 2, 3)
+			if err != nil {
+				return err
+			}
 			if len(words) < 2 || len(words) > 3 {
 				return usageError("who-can wants VERB RESOURCE [NAME], got %d argument%s", len(words), plural(len(words)))
 			}
@@ -81,27 +136,24 @@ such as /healthz. Manifest paths come after --.`,
 				return usageError("%v", err)
 			}
 			holders := rbac.NewPolicy(snap, rbac.Options{}).WhoCan(req)
-			return writeOutput(cmd, output, func(w io.Writer) error {
+			err = writeOutput(cmd, output, func(w io.Writer) error {
 				if format == "json" {
 					return report.WhoCanJSON(w, req, holders)
 				}
 				return report.WhoCanTable(w, req, holders)
 			})
+			if err != nil {
+				return err
+			}
+			return accessInputErrors(cmd, snap)
 		},
 	}
 	source.register(cmd)
+	source.usage = "redoubt access who-can VERB RESOURCE PATH..."
 	cmd.Flags().StringVar(&subresource, "subresource", "", "the subresource (exec, log, status, token, approval, ...)")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
 	return cmd
-}
-
-// splitDash separates the words of the question from manifest paths given after "--".
-func splitDash(cmd *cobra.Command, args []string) (words, paths []string) {
-	if at := cmd.ArgsLenAtDash(); at >= 0 {
-		return args[:at], args[at:]
-	}
-	return args, nil
 }
 
 func newCanCmd() *cobra.Command {
@@ -112,24 +164,29 @@ func newCanCmd() *cobra.Command {
 		output string
 	)
 	cmd := &cobra.Command{
-		Use:   "can SUBJECT [-- PATH...]",
+		Use:   "can SUBJECT [PATH...]",
 		Short: "List what a subject can do, and what it adds up to",
 		Long: `List every rule that reaches SUBJECT, grouped by where it applies (every
 namespace, or one), with the binding and role it comes through, and sum them
 up as capability classes: cluster-admin, escalate, node-access, run-workloads,
 read-secrets, cluster-wide. Wildcards are spelled out.
 
-SUBJECT is user:NAME, group:NAME or sa:NAMESPACE/NAME (or the account's user
-name, system:serviceaccount:NAMESPACE:NAME). A user belongs to
+SUBJECT is user:NAME, group:NAME or sa:NAMESPACE/NAME (or NAMESPACE/NAME, or
+the account's user name, system:serviceaccount:NAMESPACE:NAME); a bare NAME is
+a user. A user belongs to
 system:authenticated and to the groups --group adds; a service account to
 system:serviceaccounts, system:serviceaccounts:NAMESPACE and
 system:authenticated. -n shows only that namespace's grants and the
-cluster-wide ones. Manifest paths come after --.`,
-		Example: `  redoubt access can sa:monitoring/log-shipper -- examples/shop
+cluster-wide ones. Manifest paths follow (or -f PATH, or after --); without
+them, the cluster of the current context is read.`,
+		Example: `  redoubt access can monitoring/log-shipper examples/shop
   redoubt access can user:alice --group dev --context prod`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			words, paths := splitDash(cmd, args)
+			words, paths, err := questionAndPaths(cmd, args, 1, 1)
+			if err != nil {
+				return err
+			}
 			if len(words) != 1 {
 				return usageError("can wants one SUBJECT, got %d argument%s", len(words), plural(len(words)))
 			}
@@ -153,15 +210,20 @@ cluster-wide ones. Manifest paths come after --.`,
 			}
 			reach := p.CapabilitiesOf(user)
 			who := rbac.SubjectString(subject, "")
-			return writeOutput(cmd, output, func(w io.Writer) error {
+			err = writeOutput(cmd, output, func(w io.Writer) error {
 				if format == "json" {
 					return report.CanJSON(w, who, user, reach, grants)
 				}
 				return report.CanTable(w, who, user, reach, grants)
 			})
+			if err != nil {
+				return err
+			}
+			return accessInputErrors(cmd, snap)
 		},
 	}
 	source.register(cmd)
+	source.usage = "redoubt access can SUBJECT PATH..."
 	cmd.Flags().StringArrayVar(&groups, "group", nil, "a group the user belongs to (repeatable)")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of standard output")

@@ -43,7 +43,8 @@ type imageFlags struct {
 func (f *imageFlags) registerCommon(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.platform, "platform", image.DefaultPlatform, "platform chosen from multi-platform images (os/arch[/variant])")
-	fl.StringVar(&f.dbDir, "db", "", "vulnerability database directory (default $REDOUBT_DB_DIR, else the user cache; see redoubt db)")
+	fl.StringVar(&f.dbDir, "db-dir", "", "vulnerability database directory (default $REDOUBT_DB_DIR, else the user cache; see redoubt db)")
+	hiddenAlias(cmd, "db", "db-dir")
 	fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities that no released version fixes yet")
 	fl.BoolVar(&f.noCache, "no-layer-cache", false, "read every layer even if an identical one was scanned before")
 }

@@ -94,11 +94,12 @@ func newNetpolListCmd() *cobra.Command {
 workloads and ranges of addresses outside the cluster's pods (merged where the
 policies allow the same), with protocols and ports.
 
-Formats: txt (one line per pair), json ({"connections": [...]}) and dot (Graphviz).`,
+Formats: table (one line per pair), json ({"connections": [...]}) and dot (Graphviz).`,
 		Example: `  redoubt netpol list examples/shop
   redoubt netpol list --context prod --format json -o connections.json
   redoubt netpol list examples/shop --format dot | dot -Tsvg > shop.svg`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			format = tableFormat(format)
 			if !validFormat(format, netpol.ListFormats) {
 				return usageError("--format %q: want %s", format, strings.Join(netpol.ListFormats, ", "))
 			}
@@ -114,8 +115,16 @@ Formats: txt (one line per pair), json ({"connections": [...]}) and dot (Graphvi
 		},
 	}
 	f.register(cmd, true)
-	cmd.Flags().StringVar(&format, "format", "txt", "output format: txt, json or dot")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json or dot")
 	return cmd
+}
+
+// tableFormat reads the text format's old name, txt, as table: the name every command uses.
+func tableFormat(format string) string {
+	if format == "txt" {
+		return "table"
+	}
+	return format
 }
 
 func validFormat(f string, formats []string) bool {

@@ -26,14 +26,18 @@ and -n name.`,
   redoubt netpol diff @cluster k8s/ --context prod -n shop`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "txt" && format != "json" {
-				return usageError("--format %q: want txt or json", format)
+			format = tableFormat(format)
+			if format != "table" && format != "json" {
+				return usageError("--format %q: want table or json", format)
 			}
 			opts, err := f.options()
 			if err != nil {
 				return err
 			}
 			var as [2]*netpol.Analysis
+			if len(f.source.filenames) > 0 {
+				return usageError("netpol diff compares OLD and NEW, given as its two arguments; -f/--filename does not apply")
+			}
 			if args[0] == "@cluster" && args[1] == "@cluster" {
 				return usageError("OLD and NEW are both @cluster")
 			}
@@ -46,6 +50,9 @@ and -n name.`,
 					lim.MaxFileBytes = f.source.maxFileMiB << 20
 					snap, err = manifest.Load(cmd.Context(), []string{p}, manifest.Options{Namespace: f.source.namespace,
 						ValuesFiles: f.source.values, ReleaseName: f.source.releaseName, Limits: lim})
+					if err == nil {
+						err = f.source.checkEmpty(cmd, snap, []string{p})
+					}
 				}
 				if err != nil {
 					return err
@@ -66,6 +73,6 @@ and -n name.`,
 		},
 	}
 	f.register(cmd, true)
-	cmd.Flags().StringVar(&format, "format", "txt", "output format: txt or json")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	return cmd
 }

@@ -30,8 +30,9 @@ Address ranges the policies treat differently are explained part by part.`,
   redoubt netpol explain 0.0.0.0/0 shop-web/web --context prod --format json`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "txt" && format != "json" {
-				return usageError("--format %q: want txt or json", format)
+			format = tableFormat(format)
+			if format != "table" && format != "json" {
+				return usageError("--format %q: want table or json", format)
 			}
 			var pp *netpol.PortProto
 			if port != "" {
@@ -86,6 +87,6 @@ Address ranges the policies treat differently are explained part by part.`,
 	}
 	f.register(cmd, true)
 	cmd.Flags().StringVar(&port, "port", "", "explain one port: PORT or PORT/PROTOCOL (TCP, UDP or SCTP; TCP when omitted)")
-	cmd.Flags().StringVar(&format, "format", "txt", "output format: txt or json")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	return cmd
 }

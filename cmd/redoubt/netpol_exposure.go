@@ -32,8 +32,9 @@ has none, a pod with those labels standing in for it.`,
   redoubt netpol exposure --context prod --format json
   redoubt netpol exposure examples/shop --workload shop-data/postgres`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "txt" && format != "json" {
-				return usageError("--format %q: want txt or json", format)
+			format = tableFormat(format)
+			if format != "table" && format != "json" {
+				return usageError("--format %q: want table or json", format)
 			}
 			a, err := f.analyze(cmd, args)
 			if err != nil {
@@ -63,7 +64,7 @@ has none, a pod with those labels standing in for it.`,
 		},
 	}
 	f.register(cmd, true)
-	cmd.Flags().StringVar(&format, "format", "txt", "output format: txt or json")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	cmd.Flags().StringVar(&workload, "workload", "", "only this workload (namespace/name)")
 	cmd.Flags().StringVar(&ingressNS, "ingress-namespace", netpol.DefaultIngressController.Namespace, "namespace of the ingress controller")
 	cmd.Flags().StringToStringVar(&ingressLbl, "ingress-labels", netpol.DefaultIngressController.Labels, "pod labels of the ingress controller")

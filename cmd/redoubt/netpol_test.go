@@ -92,13 +92,14 @@ func TestNetpolUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"netpol", "list", example, "--format", "xml"}, `--format "xml": want txt, json, dot`},
+		{[]string{"netpol", "list", example, "--format", "xml"}, `--format "xml": want table, json, dot`},
 		{[]string{"netpol", "explain", "shop-web/web", "nope/nothing", example}, `DST "nope/nothing": no such workload`},
 		{[]string{"netpol", "explain", "web", "api", example, "--port", "99999"}, `--port: port "99999"`},
 		{[]string{"netpol", "explain", "10.0.0.1", "8.8.8.8", example}, "both addresses"},
 		{[]string{"netpol", "traffic", example}, "--flows FILE is required"},
 		{[]string{"netpol", "traffic", "--flows", "nope.json", example}, "flows nope.json"},
 		{[]string{"netpol", "list", example, "--pod-cidr", "10.0.0.0/99"}, `--pod-cidr "10.0.0.0/99": not a CIDR`},
+		{[]string{"netpol", "diff", example, example, "-f", example}, "-f/--filename does not apply"},
 	}
 	for _, tc := range cases {
 		code, _, errOut := redoubt(t, "", tc.args...)

@@ -71,8 +71,9 @@ listed, since they usually mean a pod the snapshot does not know.`,
 		Example: `  redoubt netpol traffic --flows examples/shop/flows/hubble.json examples/shop
   hubble observe -o json --since 24h > flows.json && redoubt netpol traffic --flows flows.json --context prod`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "txt" && format != "json" {
-				return usageError("--format %q: want txt or json", format)
+			format = tableFormat(format)
+			if format != "table" && format != "json" {
+				return usageError("--format %q: want table or json", format)
 			}
 			results, err := ff.read()
 			if err != nil {
@@ -100,6 +101,6 @@ listed, since they usually mean a pod the snapshot does not know.`,
 	}
 	f.register(cmd, true)
 	ff.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "txt", "output format: txt or json")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	return cmd
 }

@@ -42,7 +42,7 @@ formula is in docs/risk.md.`,
 			if top < 0 {
 				return usageError("--top %d: want a positive number, or 0 for every workload", top)
 			}
-			cfg, err := loadConfig(configFile, args)
+			cfg, err := loadConfig(configFile, source.paths(args))
 			if err != nil {
 				return err
 			}

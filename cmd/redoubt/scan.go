@@ -30,7 +30,7 @@ func newScanCmd() *cobra.Command {
 		Short: "Audit manifests or a live cluster and report findings",
 		Long: `Audit manifests or a live cluster and report findings.
 
-With PATHs, scan files and directories: YAML and JSON manifests (several
+With PATHs (arguments, or -f/--filename as with kubectl), scan files and directories: YAML and JSON manifests (several
 documents per file, List kinds), Helm charts (rendered with the chart's
 defaults and any --values files) and Kustomize directories. "-" reads
 standard input. Every finding names the file and line of its object.
@@ -45,7 +45,10 @@ objects themselves. Suppressed findings stay in JSON and SARIF output, marked.`,
   redoubt scan k8s/ --fail-on high
 
   # A Helm chart with production values, as SARIF for code scanning
-  redoubt scan charts/shop -f values-prod.yaml --format sarif -o redoubt.sarif
+  redoubt scan charts/shop --values values-prod.yaml --format sarif -o redoubt.sarif
+
+  # Files as kubectl takes them
+  redoubt scan -f deploy.yaml -f k8s/
 
   # The cluster of the current context, one namespace
   redoubt scan -n shop`,
@@ -76,7 +79,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	if f.pssLevel != "" && f.pssLevel != "baseline" && f.pssLevel != "restricted" {
 		return usageError("--pss-level %q: want baseline or restricted", f.pssLevel)
 	}
-	cfg, err := loadConfig(f.configFile, args)
+	cfg, err := loadConfig(f.configFile, f.source.paths(args))
 	if err != nil {
 		return err
 	}

@@ -92,6 +92,15 @@ func (e *emitter) container(w *inventory.Workload, name string, format string, a
 	return e.add(workloadResource(e.cluster, w, name), originLocation(w.Origin, w.ContainerLine(name)), format, args...)
 }
 
+// containerAt reports a finding about one container of a workload at a line within it (an env
+// entry, say); line 0 falls back to the container's line.
+func (e *emitter) containerAt(w *inventory.Workload, name string, line int, format string, args ...any) *finding.Finding {
+	if line == 0 {
+		line = w.ContainerLine(name)
+	}
+	return e.add(workloadResource(e.cluster, w, name), originLocation(w.Origin, line), format, args...)
+}
+
 // object reports a finding about any other object.
 func (e *emitter) object(namespace, kind, name string, origin inventory.Origin, format string, args ...any) *finding.Finding {
 	res := finding.Resource{Cluster: e.cluster, Namespace: namespace, Kind: kind, Name: name}

@@ -95,10 +95,18 @@ ephemeralContainers:
   - {name: AUTH_TOKEN, value: "$(FROM_ENV)"}
   - {name: GREETING, value: "postgres://app:s3cretpw@db:5432/app"}
   - {name: AWS_KEY_ID, value: AKIAABCDEFGHIJKLMNOP}
-  - {name: PWD, value: /app}`)},
-			nil, []string{`ns/Pod/p[c]: container "c" sets env AWS_KEY_ID to a literal AWS access key`,
+  - {name: PWD, value: /app}
+  - {name: TOKEN_URL, value: "https://auth.example.com/oauth/token"}
+  - {name: OAUTH_TOKEN_ENDPOINT, value: "https://login.example.com/realms/shop/protocol/openid-connect/token"}
+  - {name: AUTH_TOKEN_AUDIENCE, value: api.example.com}
+  - {name: AUTH_SERVER, value: "auth.shop-api.svc.cluster.local:8443"}
+  - {name: API_TOKEN, value: "https://hooks.example.com/x?token=Zm9vYmFyYmF6cXV4"}
+  - {name: SECRET_KEY, value: "Kx9.mP2.qR7.zT4"}`)},
+			nil, []string{`ns/Pod/p[c]: container "c" sets env API_TOKEN to a literal value that looks like a credential`,
+				`ns/Pod/p[c]: container "c" sets env AWS_KEY_ID to a literal AWS access key`,
 				`ns/Pod/p[c]: container "c" sets env DB_PASSWORD to a literal value that looks like a credential`,
-				`ns/Pod/p[c]: container "c" sets env GREETING to a literal URL with an embedded password`}},
+				`ns/Pod/p[c]: container "c" sets env GREETING to a literal URL with an embedded password`,
+				`ns/Pod/p[c]: container "c" sets env SECRET_KEY to a literal value that looks like a credential`}},
 		{"automount-service-account-token", "unbound accounts only", []string{
 			pod("default-sa", "containers: [{name: c, image: x}]"),
 			pod("off", "automountServiceAccountToken: false\ncontainers: [{name: c, image: x}]"),

@@ -45,19 +45,3 @@ func containers(spec *corev1.PodSpec) iter.Seq[container] {
 		}
 	}
 }
-
-// securityContext returns the container's security context, never nil.
-func securityContext(c *corev1.Container) *corev1.SecurityContext {
-	if c.SecurityContext != nil {
-		return c.SecurityContext
-	}
-	return &corev1.SecurityContext{}
-}
-
-// podSecurityContext returns the pod's security context, never nil.
-func podSecurityContext(spec *corev1.PodSpec) *corev1.PodSecurityContext {
-	if spec.SecurityContext != nil {
-		return spec.SecurityContext
-	}
-	return &corev1.PodSecurityContext{}
-}

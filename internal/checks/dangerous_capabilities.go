@@ -25,12 +25,8 @@ var dangerousCapabilities = registerWorkload(finding.Rule{
 	Remediation: "Remove the capability from securityContext.capabilities.add and drop ALL. If a tool needs it, run that tool in a separate, reviewed workload.",
 }, func(c *Context, w *inventory.Workload, e *emitter) {
 	for ct := range containers(&w.Template.Spec) {
-		sc := securityContext(ct.Container)
-		if sc.Capabilities == nil {
-			continue
-		}
 		var bad []string
-		for _, capability := range sc.Capabilities.Add {
+		for _, capability := range inventory.ResolveSecurity(&w.Template.Spec, ct.Container).AddCapabilities {
 			name := strings.TrimPrefix(strings.ToUpper(string(capability)), "CAP_")
 			if _, ok := dangerousCaps[name]; ok && !slices.Contains(bad, name) {
 				bad = append(bad, name)

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,9 +13,12 @@ import (
 // secretInEnv forbids secrets written as literal environment values in the pod spec: an env
 // entry with a value (not valueFrom) whose name says it is a credential (PASSWORD, SECRET,
 // TOKEN, API_KEY, PRIVATE_KEY, CREDENTIALS, ...) or whose value has the shape of a known key
-// (AWS access keys, GitHub and Slack tokens, private keys, JWTs, URLs with a password). Such a
-// value is readable by everyone who can read the workload, lives in Git and in every
-// ReplicaSet's history. Findings never repeat the value.
+// (AWS access keys, GitHub and Slack tokens, private keys, JWTs, URLs with a password). A value
+// that is a URL (with no password, and no token, key or signature in its query) or a host name
+// is where a credential is used, not the credential: TOKEN_URL=https://auth.example.com/token
+// and AUTH_TOKEN_AUDIENCE=api.example.com are not findings. Such a value is readable by
+// everyone who can read the workload, lives in Git and in every ReplicaSet's history. Findings
+// point at the env entry's line and never repeat the value.
 var secretInEnv = registerWorkload(finding.Rule{
 	ID:          "secret-in-env",
 	Title:       "Secret as a literal environment value",
@@ -33,7 +37,7 @@ var secretInEnv = registerWorkload(finding.Rule{
 			if why == "" {
 				continue
 			}
-			f := e.container(w, ct.Name, "%s %q sets env %s to a literal %s", ct.Kind, ct.Name, env.Name, why)
+			f := e.containerAt(w, ct.Name, w.EnvLine(ct.Name, env.Name), "%s %q sets env %s to a literal %s", ct.Kind, ct.Name, env.Name, why)
 			f.Evidence = map[string]any{"env": env.Name}
 		}
 	}
@@ -58,6 +62,29 @@ var (
 	}
 )
 
+var (
+	// hostName is a DNS name of two or more labels ending in a letter-only top-level label, with an
+	// optional port: api.example.com, auth.shop.svc.cluster.local:8443.
+	hostName = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?(?::[0-9]{1,5})?$`)
+	// credentialQuery is a query parameter that carries a credential in a URL.
+	credentialQuery = regexp.MustCompile(`(?i)(^|_|-)(token|key|secret|password|passwd|pass|sig|signature|auth|credential|code)s?($|_|-)`)
+)
+
+// plainURL reports whether v is an absolute URL that carries no credential: no user
+// information, and no query parameter named like one.
+func plainURL(v string) bool {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.User != nil {
+		return false
+	}
+	for k := range u.Query() {
+		if credentialQuery.MatchString(k) {
+			return false
+		}
+	}
+	return true
+}
+
 // secretLike says what kind of secret an env entry seems to hold, or "" when it seems to hold none.
 func secretLike(name, value string) string {
 	for _, k := range keyShapes {
@@ -76,6 +103,9 @@ func secretLike(name, value string) string {
 		return ""
 	}
 	if _, err := strconv.ParseBool(v); err == nil {
+		return ""
+	}
+	if plainURL(v) || hostName.MatchString(v) {
 		return ""
 	}
 	return "value that looks like a credential"

@@ -22,8 +22,7 @@ var writableRootFilesystem = registerWorkload(finding.Rule{
 		if ct.Kind == Ephemeral {
 			continue
 		}
-		sc := securityContext(ct.Container)
-		if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		if !inventory.ResolveSecurity(&w.Template.Spec, ct.Container).ReadOnlyRootFilesystem {
 			e.container(w, ct.Name, "%s %q does not set readOnlyRootFilesystem: true", ct.Kind, ct.Name)
 		}
 	}

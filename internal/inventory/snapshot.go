@@ -176,7 +176,8 @@ type Workload struct {
 	// Services and Ingresses that expose the workload, filled by the Builder.
 	Services  []*Service
 	Ingresses []*Ingress
-	// ContainerLines maps a container name to the manifest line that declares it.
+	// ContainerLines maps a container name to the manifest line that declares it, and
+	// EnvLineKey(container, variable) to the line of that container's env entry.
 	ContainerLines map[string]int
 }
 
@@ -189,6 +190,18 @@ func (w *Workload) ServiceAccountName() string {
 		return sa
 	}
 	return "default"
+}
+
+// EnvLineKey is the ContainerLines key of a container's env entry. Container names are DNS
+// labels and hold no "/".
+func EnvLineKey(container, variable string) string { return container + "/env/" + variable }
+
+// EnvLine returns the line of the named container's env entry, or the container's line.
+func (w *Workload) EnvLine(container, variable string) int {
+	if l, ok := w.ContainerLines[EnvLineKey(container, variable)]; ok {
+		return l
+	}
+	return w.ContainerLine(container)
 }
 
 // ContainerLine returns the line declaring the named container, or the workload's own line.
@@ -416,4 +429,21 @@ type ProbeResult struct {
 	Path   string
 	Status int
 	Error  string
+}
+
+// Empty reports whether the snapshot holds no object at all, input problems aside: what an
+// empty directory, or a mistyped path, gives. Namespaces implied by objects count as objects
+// only through those objects.
+func (s *Snapshot) Empty() bool {
+	n := len(s.Workloads) + len(s.Pods) + len(s.Services) + len(s.EndpointSlices) + len(s.Ingresses) +
+		len(s.NetworkPolicies) + len(s.AdminNetworkPolicies) + len(s.BaselineAdminNetworkPolicies) +
+		len(s.ServiceAccounts) + len(s.Roles) + len(s.ClusterRoles) + len(s.RoleBindings) +
+		len(s.ClusterRoleBindings) + len(s.Nodes) + len(s.Secrets) + len(s.ConfigMaps) + len(s.Others) +
+		len(s.Components) + len(s.HostFiles)
+	for _, ns := range s.Namespaces {
+		if !ns.Implied {
+			n++
+		}
+	}
+	return n == 0
 }

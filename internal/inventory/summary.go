@@ -3,6 +3,7 @@ package inventory
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -49,7 +50,9 @@ type SecuritySummary struct {
 	HostNetwork  bool                `json:"hostNetwork"`
 	HostPID      bool                `json:"hostPID"`
 	HostIPC      bool                `json:"hostIPC"`
-	// Seccomp is the pod's seccomp profile type, "" when unset.
+	// Seccomp is the seccomp profile type the containers run with (pod level, overridden per
+	// container), "" when unset; when containers differ, each one's: "RuntimeDefault (app),
+	// unset (sidecar)".
 	Seccomp string `json:"seccomp"`
 	// WritableRoot lists containers whose root filesystem is writable.
 	WritableRoot []string `json:"writableRootFilesystem"`
@@ -95,10 +98,6 @@ func (s *Snapshot) Summarize(w *Workload) WorkloadSummary {
 		workload: w,
 	}
 	sum.TokenMounted = s.TokenMounted(w)
-	psc := spec.SecurityContext
-	if psc != nil && psc.SeccompProfile != nil {
-		sum.Security.Seccomp = string(psc.SeccompProfile.Type)
-	}
 	digests := map[string]string{}
 	for _, img := range s.Images {
 		for _, u := range img.Uses {
@@ -108,23 +107,23 @@ func (s *Snapshot) Summarize(w *Workload) WorkloadSummary {
 		}
 	}
 	secrets, configMaps := map[string]bool{}, map[string]bool{}
+	var seccomp []containerSeccomp
 	visit := func(c *corev1.Container, kind string) {
 		sum.Images = append(sum.Images, ContainerImage{Container: c.Name, Kind: kind, Image: c.Image, Digest: digests[c.Name]})
-		sc := c.SecurityContext
-		if sc != nil && sc.Privileged != nil && *sc.Privileged {
+		sec := ResolveSecurity(spec, c)
+		if sec.Privileged {
 			sum.Security.Privileged = append(sum.Security.Privileged, c.Name)
 		}
-		if runsAsRoot(psc, sc) {
+		if sec.RunsAsRoot() {
 			sum.Security.Root = append(sum.Security.Root, c.Name)
 		}
-		if sc != nil && sc.Capabilities != nil && len(sc.Capabilities.Add) > 0 {
-			for _, cp := range sc.Capabilities.Add {
-				sum.Security.Capabilities[c.Name] = append(sum.Security.Capabilities[c.Name], string(cp))
-			}
+		for _, cp := range sec.AddCapabilities {
+			sum.Security.Capabilities[c.Name] = append(sum.Security.Capabilities[c.Name], string(cp))
 		}
-		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		if !sec.ReadOnlyRootFilesystem {
 			sum.Security.WritableRoot = append(sum.Security.WritableRoot, c.Name)
 		}
+		seccomp = append(seccomp, containerSeccomp{c.Name, string(sec.Seccomp)})
 		for _, e := range c.Env {
 			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
 				secrets[e.ValueFrom.SecretKeyRef.Name] = true
@@ -152,6 +151,7 @@ func (s *Snapshot) Summarize(w *Workload) WorkloadSummary {
 		c := corev1.Container(spec.EphemeralContainers[i].EphemeralContainerCommon)
 		visit(&c, "ephemeral")
 	}
+	sum.Security.Seccomp = seccompSummary(seccomp)
 	for _, ps := range spec.ImagePullSecrets {
 		secrets[ps.Name] = true
 	}
@@ -221,27 +221,30 @@ func (s *Snapshot) Summarize(w *Workload) WorkloadSummary {
 	return sum
 }
 
-// runsAsRoot reports whether a container runs as root: UID 0 explicitly, or neither a non-root
-// requirement nor a non-zero UID set at container or pod level (the image's USER then decides,
-// and most images run as root).
-func runsAsRoot(psc *corev1.PodSecurityContext, sc *corev1.SecurityContext) bool {
-	var uid *int64
-	var nonRoot *bool
-	if psc != nil {
-		uid, nonRoot = psc.RunAsUser, psc.RunAsNonRoot
+type containerSeccomp struct{ container, profile string }
+
+// seccompSummary is the one profile every container runs with ("" when none is set), or, when
+// containers differ, each container's ("RuntimeDefault (app), unset (sidecar)").
+func seccompSummary(cs []containerSeccomp) string {
+	if len(cs) == 0 {
+		return ""
 	}
-	if sc != nil {
-		if sc.RunAsUser != nil {
-			uid = sc.RunAsUser
+	same := true
+	for _, c := range cs[1:] {
+		same = same && c.profile == cs[0].profile
+	}
+	if same {
+		return cs[0].profile
+	}
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		p := c.profile
+		if p == "" {
+			p = "unset"
 		}
-		if sc.RunAsNonRoot != nil {
-			nonRoot = sc.RunAsNonRoot
-		}
+		parts[i] = fmt.Sprintf("%s (%s)", p, c.container)
 	}
-	if uid != nil {
-		return *uid == 0
-	}
-	return nonRoot == nil || !*nonRoot
+	return strings.Join(parts, ", ")
 }
 
 func sortedKeys(m map[string]bool) []string {

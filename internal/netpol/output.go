@@ -10,12 +10,12 @@ import (
 )
 
 // Formats `netpol list` writes.
-var ListFormats = []string{"txt", "json", "dot"}
+var ListFormats = []string{"table", "json", "dot"}
 
 // WriteConnections writes connections in one of ListFormats.
 func WriteConnections(w io.Writer, format string, cs []Connection) error {
 	switch format {
-	case "txt":
+	case "table", "txt":
 		return WriteText(w, cs)
 	case "json":
 		return WriteJSON(w, cs)

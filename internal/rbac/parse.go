@@ -10,10 +10,15 @@ import (
 
 // ParseSubject reads a subject as people write it: "user:alice", "group:dev",
 // "sa:NAMESPACE/NAME", "serviceaccount:NAMESPACE:NAME" or the service account's user name
-// "system:serviceaccount:NAMESPACE:NAME". A bare name is a user. Users get the groups they are
+// "system:serviceaccount:NAMESPACE:NAME". NAMESPACE/NAME with no kind is a service account, as
+// netpol names workloads (a user whose name holds a slash is user:NAME); any other bare name is a
+// user. Users get the groups they are
 // given plus system:authenticated, as the API server adds it to every authenticated user; a
 // service account gets its three groups.
 func ParseSubject(s string, groups []string) (User, rbacv1.Subject, error) {
+	if !strings.Contains(s, ":") && strings.Count(s, "/") == 1 {
+		s = "sa:" + s
+	}
 	kind, rest, ok := strings.Cut(s, ":")
 	if !ok || strings.HasPrefix(s, "system:") && !strings.HasPrefix(s, "system:serviceaccount:") {
 		kind, rest = "user", s

@@ -255,6 +255,9 @@ func TestParseSubject(t *testing.T) {
 		{"sa:shop/api", "system:serviceaccount:shop:api", l("system:serviceaccounts", "system:serviceaccounts:shop", "system:authenticated"), "ServiceAccount", false},
 		{"system:serviceaccount:shop:api", "system:serviceaccount:shop:api", l("system:serviceaccounts", "system:serviceaccounts:shop", "system:authenticated"), "ServiceAccount", false},
 		{"system:kube-scheduler", "system:kube-scheduler", l("dev", "system:authenticated"), "User", false},
+		// NAMESPACE/NAME is a service account, as netpol spells workloads; user:a/b stays a user.
+		{"shop/api", "system:serviceaccount:shop:api", l("system:serviceaccounts", "system:serviceaccounts:shop", "system:authenticated"), "ServiceAccount", false},
+		{"user:a/b", "a/b", l("dev", "system:authenticated"), "User", false},
 		{"sa:shop", "", nil, "", true},
 		{"robot:x", "", nil, "", true},
 	}

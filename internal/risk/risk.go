@@ -477,19 +477,17 @@ func hostFactor(w *inventory.Workload) Factor {
 	writable := map[string]bool{}
 	privileged := false
 	visit := func(c *corev1.Container) {
-		sc := c.SecurityContext
-		if sc != nil && sc.Privileged != nil && *sc.Privileged && !privileged {
+		sec := inventory.ResolveSecurity(spec, c)
+		if sec.Privileged && !privileged {
 			privileged = true
 			add(20, "privileged container %s", c.Name)
 		}
-		if sc != nil && sc.Capabilities != nil {
-			for _, cp := range sc.Capabilities.Add {
-				wt, ok := capabilityWeight[cp]
-				if !ok {
-					wt = 3
-				}
-				add(wt, "container %s adds %s", c.Name, cp)
+		for _, cp := range sec.AddCapabilities {
+			wt, ok := capabilityWeight[cp]
+			if !ok {
+				wt = 3
 			}
+			add(wt, "container %s adds %s", c.Name, cp)
 		}
 		for _, m := range c.VolumeMounts {
 			if !m.ReadOnly {

@@ -3,7 +3,10 @@ package manifest
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -53,7 +56,9 @@ type decoded struct {
 
 // decode turns one parsed object into a typed object (or an Unstructured for kinds Redoubt does
 // not model). Problems name the object; the object is still returned when it could be read.
-func decode(m map[string]any, origin inventory.Origin, lines map[string]int) decoded {
+// node is the object's YAML (nil for rendered JSON), offset the line its document starts after:
+// they place unknown fields on their own line.
+func decode(m map[string]any, node *yaml.Node, offset int, origin inventory.Origin, lines map[string]int) decoded {
 	apiVersion, _ := m["apiVersion"].(string)
 	kind, _ := m["kind"].(string)
 	meta, _ := m["metadata"].(map[string]any)
@@ -106,6 +111,9 @@ func decode(m map[string]any, origin inventory.Origin, lines map[string]int) dec
 		// Unknown or duplicate fields: kubectl would refuse the object, so it is an input
 		// error, but the object is still audited as the API server would have stored it.
 		d.problem = problem("%s", cleanDecodeError(err))
+		if l := fieldLine(err.Error(), node); l > 0 {
+			d.problem.Line = l + offset
+		}
 	}
 	d.typed = obj
 	if !modeled(obj) {
@@ -142,4 +150,59 @@ func unstructured(m map[string]any, apiVersion, kind, namespace, name string, or
 		}
 	}
 	return u
+}
+
+// fieldLine is the line, within its document, of the first field a strict decoding error names
+// (`unknown field "spec.containers[0].imagePullPolice"`), or 0 when it cannot be found.
+func fieldLine(msg string, node *yaml.Node) int {
+	const marker = ` field "`
+	i := strings.Index(msg, marker)
+	if i < 0 || node == nil {
+		return 0
+	}
+	path, _, ok := strings.Cut(msg[i+len(marker):], `"`)
+	if !ok {
+		return 0
+	}
+	line := 0
+	n := node
+	for seg := range strings.SplitSeq(path, ".") {
+		key, indexes, _ := strings.Cut(seg, "[")
+		if n = mappingValue(n, key, &line); n == nil {
+			return line
+		}
+		for idx := range strings.SplitSeq(indexes, "[") {
+			if idx == "" {
+				continue
+			}
+			k, err := strconv.Atoi(strings.TrimSuffix(idx, "]"))
+			if n.Kind == yaml.AliasNode {
+				n = n.Alias
+			}
+			if err != nil || n.Kind != yaml.SequenceNode || k < 0 || k >= len(n.Content) {
+				return line
+			}
+			n = n.Content[k]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+// mappingValue returns the value of key in mapping n and sets line to the key's line, or
+// returns nil when n holds no such key.
+func mappingValue(n *yaml.Node, key string, line *int) *yaml.Node {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			*line = n.Content[i].Line
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }

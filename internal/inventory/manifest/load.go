@@ -309,7 +309,7 @@ func expand(m map[string]any, node *yaml.Node, origin inventory.Origin, offset i
 	kind, _ := m["kind"].(string)
 	items, isList := m["items"].([]any)
 	if !strings.HasSuffix(kind, "List") || (!isList && m["items"] != nil) {
-		return []decoded{decode(m, origin, containerLines(node, offset))}
+		return []decoded{decode(m, node, offset, origin, containerLines(node, offset))}
 	}
 	itemNodes := listItemNodes(node)
 	var out []decoded
@@ -326,7 +326,7 @@ func expand(m map[string]any, node *yaml.Node, origin inventory.Origin, offset i
 				Message: fmt.Sprintf("item %d of the %s is not an object", i, kind)}})
 			continue
 		}
-		out = append(out, decode(im, o, containerLines(itemNode, offset)))
+		out = append(out, decode(im, itemNode, offset, o, containerLines(itemNode, offset)))
 	}
 	return out
 }

@@ -86,7 +86,7 @@ func TestHelmFailures(t *testing.T) {
 		{"rendered YAML broken", map[string]string{
 			"chart/Chart.yaml":         chartYAML,
 			"chart/templates/bad.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: [oops\n",
-		}, "templates/bad.yaml:3:"},
+		}, "templates/bad.yaml:4:"}, // the unclosed [ is on line 4
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"redoubt.dev/redoubt/internal/inventory"
 )
 
 // Limits bound the work one input can cause. Manifests come from anywhere (a chart downloaded
@@ -113,6 +115,56 @@ func yamlLine(msg string) (int, string) {
 	return 0, msg
 }
 
+// problemLine finds the line of the token a syntax error is about. yaml.v3 reports the line
+// its enclosing block starts on when it has one (its context mark, not its problem mark), which
+// can be far above the mistake. Cutting the document after the offending line gives the same
+// error and cutting it before gives none (or another), so the shortest prefix, from the reported
+// line on, that fails with the same message ends on the offending line. A galloping search
+// (reported+1, +2, +4, ...) then a binary search find it in a few parses of prefixes not much
+// longer than that line. It is only called for documents that failed to parse.
+func problemLine(body []byte, reported int, msg string) int {
+	ends := []int{} // ends[i] is the offset just past line i+1
+	for i, c := range body {
+		if c == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(body) {
+		ends = append(ends, len(body))
+	}
+	fails := func(line int) bool {
+		var n yaml.Node
+		err := yaml.Unmarshal(body[:ends[line-1]], &n)
+		if err == nil {
+			return false
+		}
+		_, m := yamlLine(err.Error())
+		return m == msg
+	}
+	last := len(ends) // the whole body fails
+	if reported < 1 || reported > last {
+		return reported
+	}
+	lo, hi := reported, last // the answer is in [lo, hi]
+	for step := 1; ; step *= 2 {
+		k := min(reported+step-1, last)
+		if k == last || fails(k) {
+			hi = k
+			break
+		}
+		lo = k + 1
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
 // parseDocument turns one document into JSON-compatible values, rejecting what Kubernetes would
 // reject (duplicate keys) and what would exhaust memory (alias bombs, deep nesting). Lines in
 // errors are lines of the file: offset is the line the document starts on, minus one.
@@ -121,7 +173,7 @@ func parseDocument(body []byte, offset int, lim Limits) (map[string]any, *yaml.N
 	if err := yaml.Unmarshal(body, &root); err != nil {
 		line, msg := yamlLine(err.Error())
 		if line > 0 {
-			line += offset
+			line = problemLine(body, line, msg) + offset
 		}
 		return nil, nil, &SyntaxError{Line: line, Msg: msg}
 	}
@@ -311,7 +363,8 @@ func kindName(n *yaml.Node) string {
 }
 
 // containerLines finds the line of every container entry (containers, initContainers,
-// ephemeralContainers) in a document, keyed by container name.
+// ephemeralContainers) in a document, keyed by container name, and of every container's env
+// entry, keyed by inventory.EnvLineKey (the first entry when a name repeats).
 func containerLines(root *yaml.Node, offset int) map[string]int {
 	var out map[string]int
 	var walk func(n *yaml.Node, depth int)
@@ -332,12 +385,37 @@ func containerLines(root *yaml.Node, offset int) map[string]int {
 						if c.Kind != yaml.MappingNode {
 							continue
 						}
+						name, env := "", (*yaml.Node)(nil)
 						for j := 0; j+1 < len(c.Content); j += 2 {
-							if c.Content[j].Value == "name" {
-								if out == nil {
-									out = map[string]int{}
+							switch c.Content[j].Value {
+							case "name":
+								name = c.Content[j+1].Value
+							case "env":
+								env = c.Content[j+1]
+							}
+						}
+						if name == "" {
+							continue
+						}
+						if out == nil {
+							out = map[string]int{}
+						}
+						out[name] = c.Line + offset
+						if env == nil || env.Kind != yaml.SequenceNode {
+							continue
+						}
+						for _, e := range env.Content {
+							if e.Kind != yaml.MappingNode {
+								continue
+							}
+							for j := 0; j+1 < len(e.Content); j += 2 {
+								if e.Content[j].Value != "name" {
+									continue
 								}
-								out[c.Content[j+1].Value] = c.Line + offset
+								key := inventory.EnvLineKey(name, e.Content[j+1].Value)
+								if _, seen := out[key]; !seen {
+									out[key] = e.Line + offset
+								}
 							}
 						}
 					}
