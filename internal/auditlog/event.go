@@ -184,7 +184,7 @@ var kinds = map[string]string{
 	"events": "Event", "deployments": "Deployment", "daemonsets": "DaemonSet",
 	"statefulsets": "StatefulSet", "replicasets": "ReplicaSet", "jobs": "Job", "cronjobs": "CronJob",
 	"roles": "Role", "clusterroles": "ClusterRole", "rolebindings": "RoleBinding",
-	"clusterrolebindings": "ClusterRoleBinding",
+	"clusterrolebindings":               "ClusterRoleBinding",
 	"validatingwebhookconfigurations":   "ValidatingWebhookConfiguration",
 	"mutatingwebhookconfigurations":     "MutatingWebhookConfiguration",
 	"validatingadmissionpolicies":       "ValidatingAdmissionPolicy",
