@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -309,6 +310,7 @@ func decodeBatch(b *batch) {
 		}
 	}
 	b.lines = nil
+	slices.SortStableFunc(b.bad, func(x, y inventory.Problem) int { return x.Line - y.Line })
 }
 
 // DecodeLine decodes one line of an audit log: an Event, or an EventList (as the webhook backend
