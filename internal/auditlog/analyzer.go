@@ -233,7 +233,11 @@ func (a *Analyzer) report(e *Event, h hit) {
 func describe(e *Event) string {
 	as, by := e.Actor()
 	var b strings.Builder
-	fmt.Fprintf(&b, "user %q", as)
+	if as == "" {
+		b.WriteString("no user (the credential was refused)")
+	} else {
+		fmt.Fprintf(&b, "user %q", as)
+	}
 	if by != "" {
 		fmt.Fprintf(&b, " (impersonated by %q)", by)
 	}

@@ -11,7 +11,8 @@ import (
 //
 // Forbids the successful create, update or patch of a RoleBinding or ClusterRoleBinding whose
 // roleRef is a role this log saw written with the escalate, bind or impersonate verbs or with
-// verbs "*" (other than cluster-admin, which audit-rbac-cluster-admin-binding reports). Such a
+// verbs "*" (other than cluster-admin, which audit-rbac-cluster-admin-binding reports), by anyone but the
+// API server writing its default policy (system:apiserver). Such a
 // role lets its holders grant themselves any permission (escalate, bind) or act as any user
 // (impersonate), so binding it is a grant of everything (MITRE ATT&CK T1098.006, Account
 // Manipulation: Additional Container Cluster Roles). Roles are remembered from their own
@@ -34,6 +35,9 @@ func init() { register(detectEscalatingBinding) }
 func detectEscalatingBinding(a *Analyzer, e *Event) {
 	if !rbacWrite(e, "clusterrolebindings") && !rbacWrite(e, "rolebindings") {
 		return
+	}
+	if as, _ := e.Actor(); as == "system:apiserver" {
+		return // the default policy's own bindings, written at every start
 	}
 	b := bindingBody(e.Body())
 	if b == nil || b.RoleRef.Name == "cluster-admin" {
