@@ -141,5 +141,6 @@ scanned and reported).`,
 	root.AddCommand(newRiskCmd(), newNodeCmd(), newAccessCmd())
 	root.AddCommand(newNetpolCmd())
 	root.AddCommand(newAuditlogCmd())
+	root.AddCommand(newEventsCmd())
 	return root
 }

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const auditFixture = "testdata/auditlog/audit.log"
+
+func TestAuditlogAnalyzeExitCodesAndFormats(t *testing.T) {
+	cases := []struct {
+		name     string
+		args     []string
+		stdin    string
+		code     int
+		stdout   []string
+		stderrIn string
+	}{
+		{"findings, no threshold", []string{"auditlog", "analyze", auditFixture, "--no-color"}, "", 0,
+			[]string{"audit-pod-exec", "audit-secret-list-all-namespaces", `user "mallory" from 198.51.100.7`}, "2 lines, 2 events, 0 malformed"},
+		{"fail on high", []string{"auditlog", "analyze", auditFixture, "--fail-on", "high"}, "", 1, nil, "findings at or above high"},
+		{"fail on critical passes", []string{"auditlog", "analyze", auditFixture, "--fail-on", "critical"}, "", 0, nil, ""},
+		{"stdin with a bad line", []string{"auditlog", "analyze", "-"}, "{not json\n", 2, nil, "-:1: not an audit event"},
+		{"missing file", []string{"auditlog", "analyze", "nope.log"}, "", 2, nil, "audit log nope.log"},
+		{"no file", []string{"auditlog", "analyze"}, "", 2, nil, "name at least one audit log"},
+		{"bad cidr", []string{"auditlog", "analyze", auditFixture, "--pod-cidr", "10.0.0.0/99"}, "", 2, nil, "--pod-cidr"},
+		{"sarif", []string{"auditlog", "analyze", auditFixture, "--format", "sarif"}, "", 0, []string{`"ruleId": "audit-pod-exec"`}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := redoubt(t, tc.stdin, tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
+			}
+			for _, s := range tc.stdout {
+				if !strings.Contains(out, s) {
+					t.Errorf("stdout lacks %q:\n%s", s, out)
+				}
+			}
+			if !strings.Contains(errOut, tc.stderrIn) {
+				t.Errorf("stderr lacks %q:\n%s", tc.stderrIn, errOut)
+			}
+		})
+	}
+}
+
+// TestAuditlogExceptions suppresses a finding with the policy file, as for redoubt scan.
+func TestAuditlogExceptions(t *testing.T) {
+	policy := filepath.Join(t.TempDir(), ".redoubt.yaml")
+	os.WriteFile(policy, []byte(`exceptions:
+  - check: audit-pod-exec
+    resource: {namespace: shop, kind: Pod}
+    reason: the on-call runbook execs into web pods
+    owner: team-web
+    expires: "2999-01-01"
+`), 0o644)
+	code, out, errOut := redoubt(t, "", "auditlog", "analyze", auditFixture, "--config", policy, "--format", "json", "--fail-on", "medium")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (the Secret list still counts): %s", code, errOut)
+	}
+	var doc struct {
+		Findings []struct {
+			Check      string `json:"check"`
+			Suppressed *struct {
+				Reason string `json:"reason"`
+			} `json:"suppressed"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range doc.Findings {
+		if (f.Check == "audit-pod-exec") != (f.Suppressed != nil) {
+			t.Errorf("%s: suppressed %v", f.Check, f.Suppressed)
+		}
+	}
+}
+
+func TestEventsIngest(t *testing.T) {
+	flows := filepath.Join(t.TempDir(), "flows.jsonl")
+	code, out, errOut := redoubt(t, "", "events", "ingest",
+		"--falco", "../../internal/runtime/falco/testdata/falco.jsonl",
+		"--tetragon", "../../internal/runtime/tetragon/testdata/tetragon.jsonl",
+		"--flows-out", flows, "--format", "json")
+	// The fixtures hold malformed lines on purpose: exit 2, with every finding reported.
+	if code != 2 {
+		t.Fatalf("exit %d, want 2: %s", code, errOut)
+	}
+	for _, s := range []string{`"check": "falco-alert"`, `"check": "tetragon-shell-in-container"`, `"falcoRule": "Drop and execute new binary in container"`} {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %s", s)
+		}
+	}
+	if !strings.Contains(errOut, "falco.jsonl:7") {
+		t.Errorf("stderr does not name the bad line: %s", errOut)
+	}
+	data, err := os.ReadFile(flows)
+	if err != nil || !strings.Contains(string(data), `"dstPort":443`) {
+		t.Errorf("flows file: %v %s", err, data)
+	}
+	if code, _, errOut := redoubt(t, "", "events", "ingest"); code != 2 || !strings.Contains(errOut, "--falco") {
+		t.Errorf("no input: exit %d, %s", code, errOut)
+	}
+	if code, _, _ := redoubt(t, "", "events", "ingest", "--falco", "-", "--tetragon", "-"); code != 2 {
+		t.Errorf("stdin twice: exit %d, want 2", code)
+	}
+}
