@@ -77,6 +77,17 @@ func TestAuditlogExceptions(t *testing.T) {
 			t.Errorf("%s: suppressed %v", f.Check, f.Suppressed)
 		}
 	}
+	// By subject: the user who made the request.
+	os.WriteFile(policy, []byte(`exceptions:
+  - check: audit-secret-list-all-namespaces
+    subject: mallory
+    reason: mallory runs the backup
+    owner: team-platform
+`), 0o644)
+	code, _, errOut = redoubt(t, "", "auditlog", "analyze", auditFixture, "--config", policy, "--fail-on", "high")
+	if code != 0 {
+		t.Errorf("exit %d, want 0 once mallory's list is excepted: %s", code, errOut)
+	}
 }
 
 func TestEventsIngest(t *testing.T) {
