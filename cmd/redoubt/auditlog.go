@@ -149,14 +149,15 @@ func runAuditlogAnalyze(cmd *cobra.Command, args []string, f *auditlogFlags) err
 		progress(cmd, "read %s: %d lines, %d events so far", input, s.Lines, s.Events)
 	}
 	a := auditlog.NewAnalyzer(opts)
+	r.Filter = a.Wants
 	start := time.Now()
 	if err := r.Each(cmd.Context(), func(e *auditlog.Event) error { a.Observe(e); return nil }); err != nil {
 		return err
 	}
 	s := r.Stats()
 	elapsed := time.Since(start)
-	fmt.Fprintf(cmd.ErrOrStderr(), "auditlog: %d file%s, %d lines, %d events, %d malformed, %.1f MB in %s\n",
-		s.Files, plural(s.Files), s.Lines, s.Events, s.Malformed, float64(s.Bytes)/1e6, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(cmd.ErrOrStderr(), "auditlog: %d file%s, %d lines, %d events decoded, %d skipped (no detection looks at them), %d malformed, %.1f MB in %s\n",
+		s.Files, plural(s.Files), s.Lines, s.Events, s.Skipped, s.Malformed, float64(s.Bytes)/1e6, elapsed.Round(time.Millisecond))
 	if n := a.Dropped(); n > 0 {
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %d findings beyond --max-findings %d were not kept\n", n, f.maxFindings)
 	}

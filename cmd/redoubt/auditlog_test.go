@@ -20,7 +20,7 @@ func TestAuditlogAnalyzeExitCodesAndFormats(t *testing.T) {
 		stderrIn string
 	}{
 		{"findings, no threshold", []string{"auditlog", "analyze", auditFixture, "--no-color"}, "", 0,
-			[]string{"audit-pod-exec", "audit-secret-list-all-namespaces", `user "mallory" from 198.51.100.7`}, "2 lines, 2 events, 0 malformed"},
+			[]string{"audit-pod-exec", "audit-secret-list-all-namespaces", `user "mallory" from 198.51.100.7`}, "2 lines, 2 events decoded, 0 skipped"},
 		{"fail on high", []string{"auditlog", "analyze", auditFixture, "--fail-on", "high"}, "", 1, nil, "findings at or above high"},
 		{"fail on critical passes", []string{"auditlog", "analyze", auditFixture, "--fail-on", "critical"}, "", 0, nil, ""},
 		{"stdin with a bad line", []string{"auditlog", "analyze", "-"}, "{not json\n", 2, nil, "-:1: not an audit event"},

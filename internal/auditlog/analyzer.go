@@ -1,6 +1,7 @@
 package auditlog
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -120,10 +121,10 @@ func NewAnalyzer(opts Options) *Analyzer {
 // Observe runs the detections over one event. Only a request's final event (ResponseComplete
 // or Panic) is looked at, so a request logged at several stages counts once.
 func (a *Analyzer) Observe(e *Event) {
-	if e == nil || !e.Final() {
+	if e == nil {
 		return
 	}
-	a.events++
+	// The baseline starts with the log's first event, whatever its stage.
 	t := e.Time()
 	if a.first.IsZero() && !t.IsZero() {
 		a.first = t
@@ -131,12 +132,92 @@ func (a *Analyzer) Observe(e *Event) {
 			a.baselineEnd = t.Add(a.opts.BaselineWindow)
 		}
 	}
+	if !e.Final() {
+		return
+	}
+	a.events++
 	if t.After(a.last) {
 		a.last = t
 	}
 	for _, d := range detectors {
 		d(a, e)
 	}
+}
+
+var (
+	verbKey        = []byte(`"verb":"`)
+	codeKey        = []byte(`"code":40`)
+	subresourceKey = []byte(`"subresource":"`)
+	secrets        = []byte(`"secrets"`)
+	anonymousUser  = []byte(`system:anonymous`)
+	unauthGroup    = []byte(`system:unauthenticated`)
+	serviceAccount = []byte(`system:serviceaccount:`)
+	prettyJSON     = []byte(`": `)
+)
+
+// Wants reports whether any detection could use the event on this line, without decoding it,
+// so that a reader skips decoding the rest (Reader.Filter): in a busy cluster's log most events
+// are reads by controllers and nodes that no detection looks at. It errs on the side of yes: it
+// wants every write, every Secret, every exec, attach or port-forward, every 401 and 403, every
+// anonymous request and, when the token detection is on, every service account's request.
+// The audit log writes compact JSON; a line with spaces after its colons is always wanted.
+func (a *Analyzer) Wants(line []byte) bool {
+	if i := bytes.Index(line, verbKey); i >= 0 {
+		switch v := line[i+len(verbKey):]; {
+		case bytes.HasPrefix(v, []byte(`create"`)), bytes.HasPrefix(v, []byte(`update"`)),
+			bytes.HasPrefix(v, []byte(`patch"`)), bytes.HasPrefix(v, []byte(`delete`)):
+			return true
+		}
+	} else {
+		return true // no verb where expected: let the decoder judge it
+	}
+	if i := bytes.Index(line, codeKey); i >= 0 && i+len(codeKey) < len(line) {
+		if c := line[i+len(codeKey)]; c == '1' || c == '3' {
+			return true
+		}
+	}
+	if i := bytes.Index(line, subresourceKey); i >= 0 {
+		v := line[i+len(subresourceKey):]
+		if bytes.HasPrefix(v, []byte(`exec"`)) || bytes.HasPrefix(v, []byte(`attach"`)) || bytes.HasPrefix(v, []byte(`portforward"`)) {
+			return true
+		}
+	}
+	if bytes.Contains(line, secrets) || bytes.Contains(line, anonymousUser) || bytes.Contains(line, unauthGroup) {
+		return true
+	}
+	if bytes.Contains(line, prettyJSON) {
+		return true
+	}
+	if (len(a.opts.PodCIDRs) > 0 || len(a.opts.NodeCIDRs) > 0) && bytes.Contains(line, serviceAccount) {
+		return !a.sourcesInside(line)
+	}
+	return false
+}
+
+var sourceIPsKey = []byte(`"sourceIPs":[`)
+
+// sourcesInside reports whether a line's sourceIPs are all inside the pod and node ranges, read
+// without decoding the line; false when it cannot tell.
+func (a *Analyzer) sourcesInside(line []byte) bool {
+	i := bytes.Index(line, sourceIPsKey)
+	if i < 0 {
+		return false
+	}
+	rest := line[i+len(sourceIPsKey):]
+	end := bytes.IndexByte(rest, ']')
+	if end <= 0 {
+		return false
+	}
+	for _, q := range bytes.Split(rest[:end], []byte(",")) {
+		if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
+			return false
+		}
+		addr, err := netip.ParseAddr(string(q[1 : len(q)-1]))
+		if err != nil || !a.insideCluster(addr) {
+			return false
+		}
+	}
+	return true
 }
 
 // Dropped reports how many findings were not kept because MaxFindings distinct ones were.

@@ -232,6 +232,18 @@ func TestDetections(t *testing.T) {
 			for _, f := range fs {
 				got = append(got, fmt.Sprintf("%s@%s@%s", f.Check, f.Severity, f.Resource))
 			}
+			// The reader's filter (Wants) must never drop an event a detection needs.
+			filtered := NewAnalyzer(tc.opts)
+			for i, l := range tc.events {
+				if i == 0 || filtered.Wants([]byte(l)) {
+					for _, e := range decodeAll(t, []string{l}) {
+						filtered.Observe(e)
+					}
+				}
+			}
+			if n := len(filtered.Findings()); n != len(fs) {
+				t.Errorf("with the reader's filter, %d findings; without, %d", n, len(fs))
+			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}

@@ -45,6 +45,8 @@ type Stats struct {
 	Bytes     int64 `json:"bytes"`
 	Events    int64 `json:"events"`
 	Malformed int64 `json:"malformed"`
+	// Skipped counts valid lines the Filter said no detection needs, not decoded.
+	Skipped int64 `json:"skipped"`
 }
 
 // Reader streams audit events from inputs, in order. The zero value is not usable; see NewReader.
@@ -54,6 +56,10 @@ type Reader struct {
 	Workers int
 	// Progress, when set, is called after each input with the counts so far.
 	Progress func(input string, s Stats)
+	// Filter, when set, says whether a line is worth decoding (Analyzer.Wants). A line it
+	// turns down is only checked to look like one JSON object (it starts with { and is not cut
+	// short) and counted in Stats.Skipped. The first line of each input is always decoded.
+	Filter func(line []byte) bool
 
 	stats    Stats
 	problems []inventory.Problem
@@ -144,12 +150,13 @@ func (r *Reader) readInput(ctx context.Context, in Input, fn func(*Event) error)
 
 // batch is a run of lines decoded by one worker; results keep the input order.
 type batch struct {
-	file   string
-	first  int // line number of lines[0]
-	lines  [][]byte
-	events []*Event
-	bad    []inventory.Problem
-	done   chan struct{}
+	file    string
+	first   int // line number of lines[0]
+	lines   [][]byte
+	events  []*Event
+	bad     []inventory.Problem
+	skipped int
+	done    chan struct{}
 }
 
 const batchLines = 256
@@ -167,7 +174,7 @@ func (r *Reader) decode(ctx context.Context, name string, src io.Reader, fn func
 	for range workers {
 		wg.Go(func() {
 			for b := range work {
-				decodeBatch(b)
+				decodeBatch(b, r.Filter)
 				close(b.done)
 			}
 		})
@@ -199,6 +206,7 @@ func (r *Reader) decode(ctx context.Context, name string, src io.Reader, fn func
 			r.stats.Malformed++
 			r.problem(p)
 		}
+		r.stats.Skipped += int64(b.skipped)
 		for _, e := range b.events {
 			r.stats.Events++
 			if err := fn(e); err != nil {
@@ -288,8 +296,9 @@ func (r *Reader) split(name string, src io.Reader, emit func(*batch) bool) error
 
 var eventListKind = []byte(`"EventList"`)
 
-// decodeBatch decodes each line of a batch into events, recording malformed lines.
-func decodeBatch(b *batch) {
+// decodeBatch decodes each line of a batch into events, recording malformed lines. Lines the
+// filter turns down are only validated.
+func decodeBatch(b *batch, filter func([]byte) bool) {
 	for i, l := range b.lines {
 		if l == nil {
 			continue // too long, already reported
@@ -297,6 +306,12 @@ func decodeBatch(b *batch) {
 		n := b.first + i
 		l = bytes.TrimSpace(l)
 		if len(l) == 0 {
+			continue
+		}
+		// A line no detection wants is checked by its shape only (an object, not cut short):
+		// validating it in full would cost as much as decoding it, for nothing a user sees.
+		if filter != nil && n > 1 && l[0] == '{' && l[len(l)-1] == '}' && !filter(l) {
+			b.skipped++
 			continue
 		}
 		evs, err := DecodeLine(l)
