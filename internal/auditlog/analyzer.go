@@ -90,10 +90,12 @@ type Analyzer struct {
 
 	findings map[string]*aggregate
 	order    []string
-	dropped  int64
-	events   int64
-	first    time.Time
-	last     time.Time
+	// changed holds the keys of findings new or recurring since the last TakeChanged.
+	changed map[string]bool
+	dropped int64
+	events  int64
+	first   time.Time
+	last    time.Time
 }
 
 // aggregate is one distinct finding and how often it recurred.
@@ -114,6 +116,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 		privilegedPods: newLRU[string, string](opts.MaxSubjects),
 		escalatingRole: newLRU[string, string](opts.MaxSubjects),
 		findings:       map[string]*aggregate{},
+		changed:        map[string]bool{},
 		baselineEnd:    opts.BaselineUntil,
 	}
 }
@@ -227,8 +230,25 @@ func (a *Analyzer) Dropped() int64 { return a.dropped }
 // events behind it in its evidence ("count", "firstSeen", "lastSeen", "lastAuditID").
 // Exceptions are not applied: the caller applies them with the rest of its policy.
 func (a *Analyzer) Findings() []finding.Finding {
-	out := make([]finding.Finding, 0, len(a.order))
+	return a.render(a.order)
+}
+
+// TakeChanged returns the findings that are new, or recurred, since the last call (each with
+// its count so far), and forgets them: what a server stores after each batch of events.
+func (a *Analyzer) TakeChanged() []finding.Finding {
+	keys := make([]string, 0, len(a.changed))
 	for _, k := range a.order {
+		if a.changed[k] {
+			keys = append(keys, k)
+		}
+	}
+	clear(a.changed)
+	return a.render(keys)
+}
+
+func (a *Analyzer) render(keys []string) []finding.Finding {
+	out := make([]finding.Finding, 0, len(keys))
+	for _, k := range keys {
 		g := a.findings[k]
 		f := g.f
 		f.Evidence = make(map[string]any, len(g.f.Evidence)+4)
@@ -286,6 +306,7 @@ func (a *Analyzer) report(e *Event, h hit) {
 	key := strings.Join([]string{h.rule.ID, h.res.String(), as, by, h.key}, "\x00")
 	t := e.Time()
 	if g, ok := a.findings[key]; ok {
+		a.changed[key] = true
 		g.count++
 		if t.After(g.last) {
 			g.last = t
@@ -308,6 +329,7 @@ func (a *Analyzer) report(e *Event, h hit) {
 	}
 	a.findings[key] = &aggregate{f: f, count: 1, first: t, last: t, lastID: e.AuditID}
 	a.order = append(a.order, key)
+	a.changed[key] = true
 }
 
 // describe renders who did what for a message.
