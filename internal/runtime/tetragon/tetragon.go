@@ -213,6 +213,11 @@ func (in *Ingester) Flows() []Flow { return in.flows }
 // Findings returns the findings so far (exceptions not applied), sorted.
 func (in *Ingester) Findings() []finding.Finding {
 	out := slices.Clone(in.out)
+	for i := range out {
+		if n, _ := out[i].Evidence["count"].(int); n > 1 {
+			out[i].Message += fmt.Sprintf(" (%d times, last %v)", n, out[i].Evidence["lastSeen"])
+		}
+	}
 	finding.Sort(out)
 	return out
 }
