@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -301,5 +302,76 @@ func waitFor(t *testing.T, ok func() bool) {
 			t.Fatal("timed out waiting for RBAC to allow the request")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestRealWebhookBackend points the API server's audit webhook backend (batch mode) at
+// Webhook and checks that a binding to cluster-admin arrives as a finding.
+func TestRealWebhookBackend(t *testing.T) {
+	found := make(chan finding.Finding, 100)
+	h := auditlog.NewWebhook(auditlog.Options{}, func(_ context.Context, fs []finding.Finding) {
+		for _, f := range fs {
+			select {
+			case found <- f:
+			default:
+			}
+		}
+	})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "audit-policy.yaml")
+	webhookConfig := filepath.Join(dir, "audit-webhook.kubeconfig")
+	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: redoubt
+  cluster:
+    server: %s
+contexts:
+- name: redoubt
+  context: {cluster: redoubt, user: apiserver}
+current-context: redoubt
+users:
+- name: apiserver
+  user: {}
+`, srv.URL)
+	if err := os.WriteFile(webhookConfig, []byte(kubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := testenv.ForTest(t, testenv.Options{APIServerFlags: map[string]string{
+		"audit-policy-file":            policy,
+		"audit-webhook-config-file":    webhookConfig,
+		"audit-webhook-mode":           "batch",
+		"audit-webhook-batch-max-wait": "1s",
+	}})
+	cfg, err := c.ConfigFor(testenv.AdminUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := kubernetes.NewForConfigOrDie(cfg)
+	_, err = admin.RbacV1().ClusterRoleBindings().Create(context.Background(), &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "alice-admin"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: testenv.AliceUser}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case f := <-found:
+			if f.Check == "audit-rbac-cluster-admin-binding" && f.Resource.Name == "alice-admin" {
+				if f.Evidence["user"] != testenv.AdminUser {
+					t.Errorf("attributed to %v", f.Evidence["user"])
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no cluster-admin binding finding arrived over the webhook backend within 30s")
+		}
 	}
 }
