@@ -119,3 +119,20 @@ func TestEventsIngest(t *testing.T) {
 		t.Errorf("stdin twice: exit %d, want 2", code)
 	}
 }
+
+func TestAuditlogAndEventsHelp(t *testing.T) {
+	for cmd, wants := range map[string][]string{
+		"auditlog analyze": {"Examples:", "--fail-on", "--pod-cidr", "oldest first", ".redoubt.yaml"},
+		"events ingest":    {"Examples:", "--falco", "--tetragon", "Warning -> medium", "--flows-out"},
+	} {
+		code, out, _ := redoubt(t, "", append(strings.Fields(cmd), "--help")...)
+		if code != 0 {
+			t.Errorf("%s --help: exit %d", cmd, code)
+		}
+		for _, w := range wants {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s --help does not mention %s", cmd, w)
+			}
+		}
+	}
+}
