@@ -112,6 +112,10 @@ func TestEventsIngest(t *testing.T) {
 	if err != nil || !strings.Contains(string(data), `"dstPort":443`) {
 		t.Errorf("flows file: %v %s", err, data)
 	}
+	// netpol traffic reads them as they are.
+	if code, out, errOut := redoubt(t, "", "netpol", "traffic", "--flows", flows, example); code != 0 || !strings.Contains(out, "1 flow records from") {
+		t.Errorf("netpol traffic on the flows: exit %d: %s\n%s", code, errOut, out)
+	}
 	if code, _, errOut := redoubt(t, "", "events", "ingest"); code != 2 || !strings.Contains(errOut, "--falco") {
 		t.Errorf("no input: exit %d, %s", code, errOut)
 	}
