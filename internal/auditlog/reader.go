@@ -135,6 +135,10 @@ func (r *Reader) readInput(ctx context.Context, in Input, fn func(*Event) error)
 		src = zr
 	}
 	err = r.decode(ctx, in.Name, src, fn)
+	if ctx.Err() != nil {
+		// Interrupted: the findings so far do not cover the input.
+		return ctx.Err()
+	}
 	var stop errStop
 	if errors.As(err, &stop) {
 		return stop.err

@@ -146,3 +146,22 @@ func FuzzDecodeLine(f *testing.F) {
 		_ = a.Findings()
 	})
 }
+
+func TestCancelledReadIsAnError(t *testing.T) {
+	var b strings.Builder
+	for i := range 5000 {
+		b.WriteString(event(fmt.Sprint(i), i, "get", "alice", "/api", "", 200, "") + "\n")
+	}
+	in, _ := Inputs([]string{"-"}, strings.NewReader(b.String()))
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	err := NewReader(in).Each(ctx, func(*Event) error {
+		if n++; n == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if err == nil {
+		t.Fatal("a cancelled read returned no error: its findings would pass for complete")
+	}
+}
