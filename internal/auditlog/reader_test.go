@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,7 +135,10 @@ func FuzzDecodeLine(f *testing.F) {
 	f.Add([]byte(`{"kind":"EventList","items":[{"verb":"get","objectRef":{"resource":"secrets"}}]}`))
 	f.Add([]byte(`{"verb":"create","objectRef":{"resource":"clusterrolebindings","apiGroup":"rbac.authorization.k8s.io"},"responseStatus":{"code":201},"requestObject":{"roleRef":{"name":"cluster-admin","kind":"ClusterRole"}}}`))
 	f.Add([]byte(`{"verb":"get","user":{"username":"system:serviceaccount:a"},"sourceIPs":["::ffff:1.2.3.4","x"]}`))
+	f.Add([]byte(`{"verb":"get","user":{"username":"system:serviceaccount:a:b"},"sourceIPs":["10.0.0.1","`))
 	f.Fuzz(func(t *testing.T, line []byte) {
+		withRanges := NewAnalyzer(Options{PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+		_ = withRanges.Wants(line)
 		evs, err := DecodeLine(line)
 		if err != nil {
 			return
