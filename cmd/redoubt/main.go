@@ -140,5 +140,7 @@ scanned and reported).`,
 	root.AddCommand(newImageCmd())
 	root.AddCommand(newRiskCmd(), newNodeCmd(), newAccessCmd())
 	root.AddCommand(newNetpolCmd())
+	root.AddCommand(newAuditlogCmd())
+	root.AddCommand(newEventsCmd())
 	return root
 }

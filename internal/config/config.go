@@ -112,6 +112,8 @@ type exception struct {
 	Images          []string           `yaml:"images"`
 	Packages        []string           `yaml:"packages"`
 	PURLs           []string           `yaml:"purls"`
+	Subjects        []string           `yaml:"subjects"`
+	Subject         string             `yaml:"subject"`
 	Reason          string             `yaml:"reason"`
 	Owner           string             `yaml:"owner"`
 	Expires         string             `yaml:"expires"`
@@ -324,7 +326,7 @@ func exceptionLines(root *yaml.Node) []int {
 func (e exception) toException(file string, line int) (finding.Exception, error) {
 	ex := finding.Exception{
 		Checks: e.Checks, Vulnerabilities: e.Vulnerabilities, Resources: e.Resources,
-		Images: e.Images, Packages: e.Packages, PURLs: e.PURLs,
+		Images: e.Images, Packages: e.Packages, PURLs: e.PURLs, Subjects: e.Subjects,
 		Reason: e.Reason, Owner: e.Owner, Source: "config", File: file, Line: line,
 		Justification: e.Justification,
 	}
@@ -339,6 +341,9 @@ func (e exception) toException(file string, line int) (finding.Exception, error)
 	}
 	if e.Resource != nil {
 		ex.Resources = append(ex.Resources, *e.Resource)
+	}
+	if e.Subject != "" {
+		ex.Subjects = append(ex.Subjects, e.Subject)
 	}
 	if e.Expires != "" {
 		t, err := time.Parse(time.DateOnly, e.Expires)

@@ -157,7 +157,7 @@ func TestREADMEPolicyParses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the README's policy file does not parse: %v", err)
 	}
-	if len(cfg.Exceptions) != 2 || cfg.ImageLayout == "" || len(cfg.Network.Sensitive) == 0 {
+	if len(cfg.Exceptions) != 3 || len(cfg.Exceptions[2].Subjects) != 1 || cfg.ImageLayout == "" || len(cfg.Network.Sensitive) == 0 {
 		t.Errorf("README policy read as %+v", cfg)
 	}
 }

@@ -25,6 +25,9 @@ type Exception struct {
 	Packages []string `json:"packages,omitempty"`
 	// PURLs are package URLs; one with a version matches that version of the package only.
 	PURLs []string `json:"purls,omitempty"`
+	// Subjects are glob patterns on the user a runtime finding names (evidence "user", or
+	// "impersonatedBy"): the API server user or service account that made the request.
+	Subjects []string `json:"subjects,omitempty"`
 
 	Reason string `json:"reason"`
 	Owner  string `json:"owner,omitempty"`
@@ -85,10 +88,10 @@ func (e *Exception) Validate() error {
 		problems = append(problems, "an owner is required")
 	}
 	if len(e.Checks) == 0 && len(e.Vulnerabilities) == 0 && len(e.Resources) == 0 &&
-		len(e.Images) == 0 && len(e.Packages) == 0 && len(e.PURLs) == 0 {
-		problems = append(problems, "it must name checks, vulnerabilities, resources, images or packages (an exception for everything is not allowed)")
+		len(e.Images) == 0 && len(e.Packages) == 0 && len(e.PURLs) == 0 && len(e.Subjects) == 0 {
+		problems = append(problems, "it must name checks, vulnerabilities, resources, images, packages or subjects (an exception for everything is not allowed)")
 	}
-	all := slices.Concat(e.Checks, e.Vulnerabilities, e.Images, e.Packages)
+	all := slices.Concat(e.Checks, e.Vulnerabilities, e.Images, e.Packages, e.Subjects)
 	for _, s := range e.Resources {
 		all = append(all, s.Cluster, s.Namespace, s.Kind, s.Name, s.Container)
 	}
@@ -133,7 +136,30 @@ func (e *Exception) Matches(f *Finding) bool {
 	if len(e.PURLs) > 0 && (f.Vulnerability == nil || !coversPURL(e.PURLs, f.Vulnerability.PURL)) {
 		return false
 	}
+	if len(e.Subjects) > 0 && !anySubject(e.Subjects, f) {
+		return false
+	}
 	return true
+}
+
+// anySubject reports whether a pattern matches the user a finding's evidence names.
+func anySubject(patterns []string, f *Finding) bool {
+	var users []string
+	for _, k := range []string{"user", "impersonatedBy"} {
+		if u, ok := f.Evidence[k].(string); ok && u != "" {
+			users = append(users, u)
+		}
+	}
+	for _, p := range patterns {
+		for _, u := range users {
+			// Usernames hold colons and slashes (system:serviceaccount:ns:name, https://issuer#sub):
+			// glob only on the pattern's own wildcards.
+			if p == u || glob(p, u) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func coversPURL(patterns []string, p string) bool {

@@ -18,12 +18,18 @@ func TestExceptionMatches(t *testing.T) {
 	vuln := Finding{Check: "vulnerability", Resource: Resource{Namespace: "shop", Kind: "Deployment", Name: "api"},
 		Location:      Location{Image: "reg.internal/api:1", Digest: "sha256:abc"},
 		Vulnerability: &Vulnerability{ID: "GHSA-xxxx", Aliases: []string{"CVE-2021-1"}, Package: "lodash", PURL: "pkg:npm/lodash@4.17.15"}}
+	exec := Finding{Check: "audit-pod-exec", Resource: Resource{Namespace: "shop", Kind: "Pod", Name: "web-0"},
+		Evidence: map[string]any{"user": "system:serviceaccount:ci:deployer", "impersonatedBy": "alice"}}
 	tests := []struct {
 		name string
 		e    Exception
 		f    Finding
 		want bool
 	}{
+		{"subject glob", Exception{Subjects: []string{"system:serviceaccount:ci:*"}}, exec, true},
+		{"subject is the impersonator", Exception{Subjects: []string{"alice"}}, exec, true},
+		{"other subject", Exception{Subjects: []string{"bob"}}, exec, false},
+		{"subject on a finding without one", Exception{Subjects: []string{"*"}}, web, false},
 		{"check", Exception{Checks: []string{"run-as-root"}}, web, true},
 		{"other check", Exception{Checks: []string{"privileged-container"}}, web, false},
 		{"check glob", Exception{Checks: []string{"run-as-*"}}, web, true},
@@ -62,7 +68,7 @@ func TestExceptionValidate(t *testing.T) {
 		{"no reason", Exception{Checks: []string{"a"}, Owner: "o"}, "a reason is required"},
 		{"no owner", Exception{Checks: []string{"a"}, Reason: "r"}, "an owner is required"},
 		{"annotation needs no owner", Exception{Checks: []string{"a"}, Reason: "r", Source: "annotation"}, ""},
-		{"matches everything", Exception{Reason: "r", Owner: "o"}, "it must name checks, vulnerabilities, resources, images or packages (an exception for everything is not allowed)"},
+		{"matches everything", Exception{Reason: "r", Owner: "o"}, "it must name checks, vulnerabilities, resources, images, packages or subjects (an exception for everything is not allowed)"},
 		{"bad pattern", Exception{Checks: []string{"[a"}, Reason: "r", Owner: "o"}, `pattern "[a" is malformed`},
 	}
 	for _, tc := range tests {
