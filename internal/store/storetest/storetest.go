@@ -54,11 +54,11 @@ func hour(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
 func mk(check, ns, name string, sev finding.Severity) finding.Finding {
 	return finding.Finding{
 		Check: check, Phase: finding.PhaseDeploy, Severity: sev,
-		Title:    "Title of " + check,
-		Message:  fmt.Sprintf("container app of %s/%s breaks %s", ns, name, check),
-		Resource: finding.Resource{Cluster: "test", Namespace: ns, Kind: "Deployment", Name: name, Container: "app"},
-		Location: finding.Location{UID: "uid-" + ns + "-" + name},
-		Evidence: map[string]any{"field": "spec.containers[0].securityContext"},
+		Title:      "Title of " + check,
+		Message:    fmt.Sprintf("container app of %s/%s breaks %s", ns, name, check),
+		Resource:   finding.Resource{Cluster: "test", Namespace: ns, Kind: "Deployment", Name: name, Container: "app"},
+		Location:   finding.Location{UID: "uid-" + ns + "-" + name},
+		Evidence:   map[string]any{"field": "spec.containers[0].securityContext"},
 		References: []string{"https://kubernetes.io/docs/concepts/security/pod-security-standards/"},
 	}
 }
