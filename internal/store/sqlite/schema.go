@@ -33,7 +33,6 @@ CREATE TABLE findings (
 	first_seen INTEGER NOT NULL,
 	last_seen INTEGER NOT NULL,
 	resolved_at INTEGER,
-	last_scan INTEGER NOT NULL,
 	hash TEXT NOT NULL,
 	data TEXT NOT NULL
 );
@@ -41,6 +40,11 @@ CREATE INDEX findings_scope ON findings (scope, state);
 CREATE INDEX findings_order ON findings (severity DESC, id);
 CREATE INDEX findings_namespace ON findings (namespace, name);
 CREATE INDEX findings_check ON findings (check_id);
+CREATE TABLE scopes (
+	scope TEXT PRIMARY KEY,
+	last_audit INTEGER NOT NULL,
+	last_scan INTEGER NOT NULL
+);
 CREATE TABLE events (
 	seq INTEGER PRIMARY KEY,
 	finding_id TEXT NOT NULL,
