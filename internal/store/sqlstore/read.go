@@ -109,7 +109,7 @@ func where(q store.Query) (string, []any, error) {
 		conds, args = append(conds, `f.scope = ?`), append(args, string(q.Scope))
 	}
 	if !q.Since.IsZero() {
-		conds, args = append(conds, lastSeen + ` >= ?`), append(args, nanos(q.Since))
+		conds, args = append(conds, lastSeen+` >= ?`), append(args, nanos(q.Since))
 	}
 	if q.Text != "" {
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q.Text))
