@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"strings"
@@ -13,7 +14,37 @@ import (
 	"redoubt.dev/redoubt/internal/testenv/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(storetest.CrashEnv) != "" {
+		storetest.CrashChild(func(ctx context.Context, url string) (store.Store, error) { return postgres.Open(ctx, url) })
+	}
+	os.Exit(pgtest.Main(m))
+}
+
+// TestKill9: a replica killed with SIGKILL in the middle of an audit loses no committed audit
+// and leaves no half-written one (the server rolls the dead session's transaction back).
+func TestKill9(t *testing.T) {
+	u := pgtest.Database(t)
+	storetest.CrashTest(t, u, func(t *testing.T) store.Store {
+		s, err := postgres.Open(t.Context(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// BenchmarkRecordScan: the first audit of 30,000 findings and a re-audit with one change.
+func BenchmarkRecordScan(b *testing.B) {
+	storetest.BenchRecordScan(b, 30000, func(b *testing.B) store.Store {
+		s, err := postgres.Open(b.Context(), pgtest.Database(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}
 
 func open(t *testing.T) store.Store {
 	s, err := postgres.Open(t.Context(), pgtest.Database(t))

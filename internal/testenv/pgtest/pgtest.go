@@ -287,3 +287,6 @@ func Database(t testing.TB) string {
 	}
 	return u
 }
+
+// Dir is the directory holding the server's data, socket and log.
+func (s *Server) Dir() string { return s.dir }
