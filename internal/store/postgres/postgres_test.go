@@ -72,7 +72,7 @@ func TestSchemaTooNew(t *testing.T) {
 	if !errors.Is(err, store.ErrSchemaTooNew) {
 		t.Fatalf("Open of a newer schema: %v, want ErrSchemaTooNew", err)
 	}
-	for _, want := range []string{"127.0.0.1", "version 99", "up to 1"} {
+	for _, want := range []string{"127.0.0.1", "version 99", "up to 2"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}

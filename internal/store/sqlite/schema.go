@@ -73,4 +73,34 @@ CREATE TABLE scan_queue (
 );
 CREATE INDEX scan_queue_ready ON scan_queue (enqueued_at, digest);
 `,
+	// 2: notification delivery state (receivers and their outbox) and exceptions added
+	// through the API.
+	`CREATE TABLE receivers (
+	name TEXT PRIMARY KEY,
+	min_severity INTEGER NOT NULL,
+	resolved INTEGER NOT NULL
+);
+CREATE TABLE outbox (
+	id INTEGER PRIMARY KEY,
+	receiver TEXT NOT NULL,
+	finding_id TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	scan_id INTEGER NOT NULL,
+	created INTEGER NOT NULL,
+	attempts INTEGER NOT NULL,
+	next_try INTEGER NOT NULL,
+	lease_until INTEGER NOT NULL,
+	owner TEXT NOT NULL,
+	last_error TEXT NOT NULL,
+	delivered_at INTEGER
+);
+CREATE INDEX outbox_due ON outbox (receiver, delivered_at, id);
+CREATE TABLE exceptions (
+	id INTEGER PRIMARY KEY,
+	data TEXT NOT NULL,
+	expires TEXT NOT NULL,
+	created INTEGER NOT NULL,
+	created_by TEXT NOT NULL
+);
+`,
 }

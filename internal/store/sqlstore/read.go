@@ -27,25 +27,40 @@ const (
 	MaxLimit     = 1000
 )
 
+// recordDest receives the recordCols of one row.
+type recordDest struct {
+	id, scope, state, data string
+	first, last, sev       int64
+	resolved               *int64
+}
+
+func (d *recordDest) targets() []any {
+	return []any{&d.id, &d.scope, &d.state, &d.first, &d.last, &d.resolved, &d.sev, &d.data}
+}
+
+func (d *recordDest) record() (store.Record, error) {
+	r := store.Record{ID: d.id, Scope: store.Scope(d.scope), State: store.State(d.state), FirstSeen: fromNanos(d.first), LastSeen: fromNanos(d.last)}
+	if err := json.Unmarshal([]byte(d.data), &r.Finding); err != nil {
+		return r, fmt.Errorf("finding %s: stored record is not readable: %w", d.id, err)
+	}
+	if d.resolved != nil {
+		t := fromNanos(*d.resolved)
+		r.ResolvedAt = &t
+	}
+	return r, nil
+}
+
 func scanRecords(rows Rows) ([]store.Record, error) {
 	defer rows.Close()
 	var out []store.Record
 	for rows.Next() {
-		var r store.Record
-		var scope, state, data string
-		var first, last, sev int64
-		var resolved *int64
-		if err := rows.Scan(&r.ID, &scope, &state, &first, &last, &resolved, &sev, &data); err != nil {
+		var d recordDest
+		if err := rows.Scan(d.targets()...); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal([]byte(data), &r.Finding); err != nil {
-			return nil, fmt.Errorf("finding %s: stored record is not readable: %w", r.ID, err)
-		}
-		r.Scope, r.State = store.Scope(scope), store.State(state)
-		r.FirstSeen, r.LastSeen = fromNanos(first), fromNanos(last)
-		if resolved != nil {
-			t := fromNanos(*resolved)
-			r.ResolvedAt = &t
+		r, err := d.record()
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}

@@ -206,6 +206,9 @@ func (s *DB) write(ctx context.Context, scope store.Scope, started, at time.Time
 		if err := ev.insert(ctx, tx); err != nil {
 			return s.wrap(fmt.Errorf("record scan of %s: history: %w", scope, err))
 		}
+		if err := s.notify(ctx, tx, ch, atN); err != nil {
+			return s.wrap(fmt.Errorf("record scan of %s: %w", scope, err))
+		}
 		return nil
 	})
 	if err != nil {
