@@ -122,3 +122,14 @@ func BenchmarkRecordScan(b *testing.B) {
 		return s
 	})
 }
+
+// BenchmarkImages: one pass over 1,000 stored image inventories.
+func BenchmarkImages(b *testing.B) {
+	storetest.BenchImages(b, 1000, func(b *testing.B) store.Store {
+		s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), sqlite.FileName))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}
