@@ -133,3 +133,20 @@ func BenchmarkImages(b *testing.B) {
 		return s
 	})
 }
+
+// TestFileIsPrivate: the store file, which lists the cluster's weaknesses, is its owner's only.
+func TestFileIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", sqlite.FileName)
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", path, perm)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -468,6 +469,7 @@ func testInvalidQueries(t *testing.T, open Open) {
 		"cursor":   {After: "not-a-cursor"},
 		"limit":    {Limit: -1},
 		"workload": {Workload: "Deployment/"},
+		"text":     {Text: strings.Repeat("x", 5000)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			recs, _, err := s.Findings(ctx(t), q)
