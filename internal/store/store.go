@@ -108,6 +108,9 @@ type Query struct {
 	// State is open, resolved or suppressed (open and suppressed).
 	State string
 	Scope Scope
+	// Digest keeps findings about the image with this manifest digest (Location.Digest): the
+	// workloads running an image, and what is wrong with it.
+	Digest string
 	// Since keeps findings whose LastSeen is at or after it.
 	Since time.Time
 	// Text matches the message, title, check or resource name (case-insensitive substring).

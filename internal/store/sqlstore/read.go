@@ -78,7 +78,7 @@ const maxFilter = 1024
 func where(q store.Query) (string, []any, error) {
 	var conds []string
 	var args []any
-	for name, v := range map[string]string{"namespace": q.Namespace, "workload": q.Workload, "check": q.Check, "text": q.Text, "scope": string(q.Scope), "after": q.After} {
+	for name, v := range map[string]string{"namespace": q.Namespace, "workload": q.Workload, "check": q.Check, "text": q.Text, "scope": string(q.Scope), "digest": q.Digest, "after": q.After} {
 		if len(v) > maxFilter {
 			return "", nil, invalid(name, "longer than %d bytes", maxFilter)
 		}
@@ -130,6 +130,9 @@ func where(q store.Query) (string, []any, error) {
 	}
 	if q.Scope != "" {
 		conds, args = append(conds, `f.scope = ?`), append(args, string(q.Scope))
+	}
+	if q.Digest != "" {
+		conds, args = append(conds, `f.digest = ?`), append(args, q.Digest)
 	}
 	if !q.Since.IsZero() {
 		conds, args = append(conds, lastSeen+` >= ?`), append(args, nanos(q.Since))

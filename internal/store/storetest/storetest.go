@@ -397,6 +397,9 @@ func testFilters(t *testing.T, open Open) {
 	s := open(t)
 	fs := many(100)
 	fs[3].Message = "Mounts the Docker SOCKET from the host"
+	for i := range 4 {
+		fs[i].Location.Digest = "sha256:" + strings.Repeat("ab", 32)
+	}
 	record(t, s, store.ScopeCluster, hour(0), fs...)
 	// A later audit resolves app-000..app-009 and moves the others' last seen.
 	record(t, s, store.ScopeCluster, hour(2), fs[10:]...)
@@ -434,6 +437,8 @@ func testFilters(t *testing.T, open Open) {
 		{"state resolved", store.Query{State: "resolved"}, 10},
 		{"state suppressed", store.Query{State: "suppressed"}, 1},
 		{"scope", store.Query{Scope: "runtime"}, 1},
+		{"image digest", store.Query{Digest: "sha256:" + strings.Repeat("ab", 32)}, 4},
+		{"image digest, open", store.Query{Digest: "sha256:" + strings.Repeat("ab", 32), State: "open"}, 0},
 		{"since", store.Query{Since: hour(1)}, 91},
 		{"since, exactly", store.Query{Since: hour(3)}, 1},
 		{"text, any case", store.Query{Text: "docker socket"}, 1},
