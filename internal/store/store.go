@@ -271,6 +271,9 @@ type Outbox interface {
 	DeliveryFailed(ctx context.Context, owner string, ids []int64, nextTry time.Time, reason string) error
 	// OutboxStats reports each receiver's backlog.
 	OutboxStats(ctx context.Context) ([]ReceiverStats, error)
+	// PruneDelivered deletes notifications delivered before `before` and returns how many: the
+	// outbox would otherwise grow with every change for as long as serve runs.
+	PruneDelivered(ctx context.Context, before time.Time) (int, error)
 }
 
 // ErrInvalidException is returned (wrapped, saying what is wrong) by AddException for an
