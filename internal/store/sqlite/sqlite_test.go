@@ -151,3 +151,27 @@ func TestFileIsPrivate(t *testing.T) {
 		t.Errorf("%s has mode %v, want 0600", path, perm)
 	}
 }
+
+// TestOpenErrors: a path that is not a store is an error naming it, and is not overwritten.
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "notes.txt")
+	content := strings.Repeat("these are not the droids you are looking for\n", 200)
+	if err := os.WriteFile(garbage, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, path := range map[string]string{"a directory": dir, "not a database": garbage} {
+		s, err := sqlite.Open(t.Context(), path)
+		if err == nil {
+			s.Close()
+			t.Errorf("%s: opened", name)
+			continue
+		}
+		if !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: error %q does not name %s", name, err, path)
+		}
+	}
+	if b, _ := os.ReadFile(garbage); string(b) != content {
+		t.Error("the file that is not a database was changed")
+	}
+}
