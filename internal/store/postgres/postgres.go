@@ -127,6 +127,15 @@ func (t *txn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, 
 	return query(ctx, t.tx, q, args...)
 }
 
+// CopyFrom loads rows with COPY; see sqlstore.Copier.
+func (t *txn) CopyFrom(ctx context.Context, table string, cols []string, rows [][]any) error {
+	n, err := t.tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+	if err == nil && int(n) != len(rows) {
+		err = fmt.Errorf("copy into %s: %d of %d rows written", table, n, len(rows))
+	}
+	return err
+}
+
 func (t *txn) Commit(ctx context.Context) error { return t.tx.Commit(ctx) }
 
 func (t *txn) Rollback(ctx context.Context) error {

@@ -257,8 +257,20 @@ func (s *DB) load(ctx context.Context, tx Tx, scope store.Scope, items []item, a
 	return old, nil
 }
 
-// insertFindings writes new findings, many rows per statement.
+// insertFindings writes new findings, many rows per statement or by Copier.
 func (s *DB) insertFindings(ctx context.Context, tx Tx, scope store.Scope, items []item, atN int64) error {
+	if c, ok := tx.(Copier); ok && len(items) >= copyMin {
+		rows := make([][]any, len(items))
+		for i, it := range items {
+			rows[i] = []any{it.id, string(scope), string(store.StateOpen), boolInt(it.supp != ""), it.supp,
+				string(it.f.Phase), int64(it.f.Severity), it.f.Check, it.f.Resource.Namespace, it.f.Resource.Kind,
+				it.f.Resource.Name, it.f.Location.Digest, search(it.f), atN, atN, nil, it.hash, it.data}
+		}
+		if err := c.CopyFrom(ctx, "findings", strings.Split(strings.ReplaceAll(findingCols, " ", ""), ","), rows); err != nil {
+			return fmt.Errorf("insert findings: %w", err)
+		}
+		return nil
+	}
 	const per = 100
 	for len(items) > 0 {
 		n := min(per, len(items))
@@ -322,6 +334,13 @@ func (e *events) add(id string, kind store.EventKind, at, scanID int64, supp str
 
 func (e *events) insert(ctx context.Context, tx Tx) error {
 	const per, cols = 200, 5
+	if c, ok := tx.(Copier); ok && e.n >= copyMin {
+		rows := make([][]any, e.n)
+		for i := range rows {
+			rows[i] = e.args[i*cols : (i+1)*cols]
+		}
+		return c.CopyFrom(ctx, "events", []string{"finding_id", "kind", "at", "scan_id", "suppression"}, rows)
+	}
 	row := "(" + marks(cols) + ")"
 	for off := 0; off < e.n; off += per {
 		n := min(per, e.n-off)
