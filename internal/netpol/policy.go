@@ -133,6 +133,12 @@ func (s selector) matches(c *class) bool {
 	if c == nil || c.hostNetwork {
 		return false
 	}
+	return s.matchesLabels(c)
+}
+
+// matchesLabels decides by namespace and pod labels alone, host networking aside: it says
+// which host-network pods a selector would pick if NetworkPolicy governed them.
+func (s selector) matchesLabels(c *class) bool {
 	if s.ns == nil {
 		if c.ns.name != s.own {
 			return false
