@@ -86,6 +86,7 @@ func TestDangerousGrants(t *testing.T) {
 			role("ClusterRole", "", "power", `[{apiGroups: [""], resources: [pods/exec], verbs: [create]},
   {apiGroups: [""], resources: [nodes/proxy], verbs: [get]},
   {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests/approval], verbs: [update]},
+  {apiGroups: [certificates.k8s.io], resources: [signers], verbs: [approve], resourceNames: [kubernetes.io/kube-apiserver-client]},
   {apiGroups: [admissionregistration.k8s.io], resources: [validatingwebhookconfigurations], verbs: [patch]},
   {apiGroups: [""], resources: [serviceaccounts/token], verbs: [create]},
   {apiGroups: [""], resources: [users], verbs: [impersonate]}]`),
@@ -93,6 +94,20 @@ func TestDangerousGrants(t *testing.T) {
 			[]string{"rbac-approve-csr ClusterRoleBinding/power", "rbac-escalate-bind-impersonate ClusterRoleBinding/power",
 				"rbac-exec-pods ClusterRoleBinding/power", "rbac-node-proxy ClusterRoleBinding/power",
 				"rbac-serviceaccount-token-create ClusterRoleBinding/power", "rbac-webhook-config-write ClusterRoleBinding/power"}},
+		{"patching CSR approval without approve on a signer approves nothing", []string{
+			role("ClusterRole", "", "janitor", `[{apiGroups: ["*"], resources: ["*"], verbs: [get, patch, delete]}]`),
+			binding("ClusterRoleBinding", "", "janitor", "ClusterRole", "janitor", group("ops"))}, nil,
+			[]string{"rbac-create-workloads ClusterRoleBinding/janitor", "rbac-exec-pods ClusterRoleBinding/janitor",
+				"rbac-node-proxy ClusterRoleBinding/janitor", "rbac-read-secrets-cluster-wide ClusterRoleBinding/janitor",
+				"rbac-webhook-config-write ClusterRoleBinding/janitor", "rbac-wildcard ClusterRole/janitor"}},
+		{"approve on signers of a whole domain, with the approval subresource", []string{
+			role("ClusterRole", "", "approver", `[{apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests/approval], verbs: [patch]},
+  {apiGroups: [certificates.k8s.io], resources: [signers], verbs: [approve], resourceNames: ["kubernetes.io/*"]}]`),
+			binding("ClusterRoleBinding", "", "approver", "ClusterRole", "approver", group("ops"))}, nil,
+			[]string{"rbac-approve-csr ClusterRoleBinding/approver"}},
+		{"approve on a signer alone approves nothing", []string{
+			role("ClusterRole", "", "signer", `[{apiGroups: [certificates.k8s.io], resources: [signers], verbs: [approve]}]`),
+			binding("ClusterRoleBinding", "", "signer", "ClusterRole", "signer", group("ops"))}, nil, nil},
 		{"names limit a rule", []string{role("ClusterRole", "", "one", "[{apiGroups: [\"\"], resources: [secrets], verbs: [get], resourceNames: [ca-bundle]}]"),
 			binding("ClusterRoleBinding", "", "one", "ClusterRole", "one", group("ops"))}, nil, nil},
 		{"default service account", []string{binding("RoleBinding", "shop", "view", "ClusterRole", "view", sa("shop", "default"))}, nil,
