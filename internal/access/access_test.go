@@ -134,6 +134,55 @@ func TestDangerousGrants(t *testing.T) {
 	}
 }
 
+// Manifests that name no namespace go to default (or -n); bindings that name service accounts
+// in a namespace no scanned object is in then reach nothing, and the user is told so.
+func TestSubjectNamespaceNotScanned(t *testing.T) {
+	sa := func(ns, n string) string { return "{kind: ServiceAccount, name: " + n + ", namespace: " + ns + "}" }
+	account := func(ns, name string) string {
+		meta := "{name: " + name + "}"
+		if ns != "" {
+			meta = "{name: " + name + ", namespace: " + ns + "}"
+		}
+		return "apiVersion: v1\nkind: ServiceAccount\nmetadata: " + meta + "\n"
+	}
+	tests := []struct {
+		name string
+		docs []string
+		want []string
+	}{
+		{"argo-cd's install.yaml: no namespaces, subjects in argocd", []string{
+			account("", "argocd-application-controller"), account("", "argocd-server"),
+			binding("ClusterRoleBinding", "", "argocd-application-controller", "ClusterRole", "cluster-admin", sa("argocd", "argocd-application-controller")),
+			binding("ClusterRoleBinding", "", "argocd-server", "ClusterRole", "view", sa("argocd", "argocd-server"))},
+			[]string{`ClusterRoleBinding/argocd-application-controller: bindings name service accounts in namespace "argocd" (argocd/argocd-application-controller, argocd/argocd-server), but no scanned object is in it, and 2 objects that name no namespace were put in "default", among them service accounts of those names: the bindings reach none of them; if the manifests are meant for "argocd", scan with -n argocd`}},
+		{"everything names its namespace", []string{
+			account("argocd", "argocd-server"),
+			binding("ClusterRoleBinding", "", "argocd-server", "ClusterRole", "view", sa("argocd", "argocd-server"))}, nil},
+		{"a subject outside the manifests, all of which name their namespace", []string{
+			account("shop", "web"),
+			binding("RoleBinding", "shop", "dns-reader", "ClusterRole", "view", sa("kube-system", "coredns"))}, nil},
+		{"a subject in the namespace objects went to", []string{
+			account("", "web"),
+			binding("RoleBinding", "", "web", "ClusterRole", "view", sa("default", "web"))}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, f := range Run(load(t, strings.Join(tt.docs, "---\n")), nil) {
+				if f.Check == "rbac-subject-namespace-not-scanned" {
+					got = append(got, f.Resource.String()+": "+f.Message)
+					if f.Location.File == "" || f.Location.Line == 0 {
+						t.Errorf("no location: %+v", f.Location)
+					}
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
+			}
+		})
+	}
+}
+
 // The example's one dangerous grant is log-shipper's cluster-admin; Kubernetes' own defaults,
 // which the policy adds for manifests, report nothing.
 func TestExample(t *testing.T) {
