@@ -47,6 +47,9 @@ type PeerMatch struct {
 	Pods bool
 	// Workloads are the workloads whose pods it selects.
 	Workloads []*inventory.Workload
+	// HostNetwork are the host-network workloads its selectors match by labels: selectors
+	// never match their pods, so they are not in Workloads.
+	HostNetwork []*inventory.Workload
 	// Namespaces are the namespaces its namespace selector selects (nil when it has none).
 	Namespaces []string
 	// HasNamespaceSelector says whether the peer selects namespaces by label.
@@ -68,11 +71,17 @@ func (a *Analysis) Peers(r *Rule) []PeerMatch {
 				classes = a.candidates(p.pods)
 			}
 			for _, cl := range classes {
-				if p.matchesClass(cl) {
+				switch {
+				case cl.hostNetwork:
+					if p.hasPods && p.pods.matchesLabels(cl) {
+						m.HostNetwork = append(m.HostNetwork, cl.workloads...)
+					}
+				case p.matchesClass(cl):
 					m.Workloads = append(m.Workloads, cl.workloads...)
 				}
 			}
 			slices.SortFunc(m.Workloads, compareWorkloads)
+			slices.SortFunc(m.HostNetwork, compareWorkloads)
 		}
 		if p.hasPods && p.pods.ns != nil {
 			for _, n := range a.Snapshot.Namespaces {

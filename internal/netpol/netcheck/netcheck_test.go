@@ -136,6 +136,12 @@ spec:
     - podSelector: {matchLabels: {app: api}}`)}, "",
 			[]string{`shop/NetworkPolicy/web: spec.ingress[0].from[0] namespaceSelector {kubernetes.io/metadata.name=ingress}: matches no workload`,
 				`shop/NetworkPolicy/web: spec.ingress[0].from[1] podSelector {app=apii}: matches no workload`}},
+		{"network-policy-peer-matches-nothing", "a peer that matches only a hostNetwork DaemonSet",
+			[]string{app, hostDaemonSet, policy("shop", "web", `  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from:
+    - podSelector: {matchLabels: {app: node-exporter}}`)}, "",
+			[]string{`shop/NetworkPolicy/web: spec.ingress[0].from[0] podSelector {app=node-exporter}: matches only pods on the host's network (shop/node-exporter[DaemonSet]), which selectors never match: their traffic is the node's, which an ipBlock holding the nodes' addresses admits`}},
 		{"network-policy-named-port-undefined", "a name the pods do not use",
 			[]string{app, policy("shop", "web", "  podSelector: {matchLabels: {app: web}}\n  ingress: [{ports: [{port: https}, {port: http}]}]")}, "",
 			[]string{`shop/NetworkPolicy/web: spec.ingress[0].ports[0]: no pod it applies to defines a TCP port named "https", so the entry allows nothing`}},
