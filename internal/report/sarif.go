@@ -212,7 +212,8 @@ func ruleName(id string) string {
 // sarifLocationFor gives every result a physical location, as GitHub code scanning needs one
 // to keep a result: the finding's own file and line; else the manifest that puts objects in its
 // namespace (a namespace no Namespace object declares); else the image it is about; else the
-// cluster's address, the policy file or the path scanned.
+// cluster's address, the node's first configuration file (or its filesystem), the policy file
+// or the path scanned.
 func sarifLocationFor(f finding.Finding, fb *sarifFallback) sarifLocation {
 	loc := sarifLocation{LogicalLocations: []sarifLogical{{
 		Name: f.Resource.Name, FullyQualifiedName: f.Resource.String(), Kind: "resource"}}}
@@ -310,6 +311,15 @@ func newSARIFFallback(s *inventory.Snapshot, policyFile string) *sarifFallback {
 	switch {
 	case s.Source.Server != "":
 		fb.last = s.Source.Server
+	case s.Source.Kind == inventory.SourceNode:
+		// A node audit: the first configuration file read, else the node's filesystem.
+		fb.last = "file:///"
+		for _, c := range s.Components {
+			if c.Origin.File != "" {
+				fb.last = fileURI(c.Origin.File)
+				break
+			}
+		}
 	case policyFile != "":
 		fb.last = fileURI(policyFile)
 	case len(s.Source.Paths) > 0 && s.Source.Kind == inventory.SourceManifests:

@@ -100,6 +100,8 @@ spec:
 		{"a live object names the cluster", inventory.Source{Kind: inventory.SourceCluster, Server: "https://10.0.0.1:6443"},
 			finding.Finding{Check: "apiserver-thing", Resource: finding.Resource{Kind: "Node", Name: "n1"}, Location: finding.Location{UID: "1234"}},
 			Options{}, "https://10.0.0.1:6443"},
+		{"a node audit names the node's filesystem", inventory.Source{Kind: inventory.SourceNode, Node: "n1"},
+			finding.Finding{Check: "control-plane-not-assessable", Resource: finding.Resource{Kind: "Node", Name: "n1"}}, Options{}, "file:///"},
 		{"the policy file when nothing else is known", inventory.Source{Kind: inventory.SourceCluster},
 			finding.Finding{Check: "apiserver-thing", Resource: finding.Resource{Kind: "Node", Name: "n1"}},
 			Options{PolicyFile: "deploy/.redoubt.yaml"}, "deploy/.redoubt.yaml"},
