@@ -324,7 +324,7 @@ func runImageScan(cmd *cobra.Command, refs []string, f *imageScanFlags) error {
 		Findings: all, Problems: problems, Analyzers: []string{"image"}}
 	out := cmd.OutOrStdout()
 	opts := report.Options{ToolVersion: version(), Color: f.output == "" && colorFor(out, f.noColor),
-		Width: terminalWidth(out), ShowSuppressed: f.showSuppressed}
+		Width: terminalWidth(out), ShowSuppressed: f.showSuppressed, PolicyFile: cfg.File}
 	sopts := sbom.Options{ToolVersion: version()}
 	err = writeOutput(cmd, f.output, func(w io.Writer) error {
 		switch f.format {

@@ -22,7 +22,10 @@ of manifests or a live cluster allow, exactly as the API reference defines them.
 
 Endpoints are workloads (pods roll up to their Deployment, StatefulSet, DaemonSet,
 Job, CronJob, or ReplicaSet/bare Pod) and ranges of addresses outside the cluster's
-pods. ipBlock peers are taken to name addresses outside the cluster's pods.
+pods. ipBlock peers are taken to name addresses outside the cluster's pods, and
+the nodes: traffic from and to hostNetwork pods is the node's, which an ipBlock
+admits when it holds every node address (--node-cidrs, else the Nodes' addresses;
+unknown, only a block holding a whole address family does).
 CNI-specific policies (CiliumNetworkPolicy, Calico NetworkPolicy) are recognised
 but not analysed; every command says so when they are present.`,
 	}
@@ -32,9 +35,10 @@ but not analysed; every command says so when they are present.`,
 
 // netpolFlags are the flags every netpol command shares.
 type netpolFlags struct {
-	source   sourceFlags
-	output   string
-	podCIDRs []string
+	source    sourceFlags
+	output    string
+	podCIDRs  []string
+	nodeCIDRs []string
 }
 
 func (f *netpolFlags) register(cmd *cobra.Command, withSource bool) {
@@ -43,6 +47,7 @@ func (f *netpolFlags) register(cmd *cobra.Command, withSource bool) {
 	}
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "write to this file instead of standard output")
 	cmd.Flags().StringSliceVar(&f.podCIDRs, "pod-cidr", nil, "the cluster's pod address ranges (default: the nodes' spec.podCIDRs when known); decide whether an AdminNetworkPolicy networks peer also matches pods")
+	cmd.Flags().StringSliceVar(&f.nodeCIDRs, "node-cidrs", nil, "the nodes' addresses (default: the Nodes' InternalIP and ExternalIP when known); traffic of hostNetwork pods is theirs, admitted by ipBlocks that hold them all")
 }
 
 func (f *netpolFlags) options() (netpol.Options, error) {
@@ -54,7 +59,23 @@ func (f *netpolFlags) options() (netpol.Options, error) {
 		}
 		o.PodCIDRs = append(o.PodCIDRs, p)
 	}
+	for _, s := range f.nodeCIDRs {
+		p, err := parseNodeCIDR(s)
+		if err != nil {
+			return o, usageError("--node-cidrs %q: not a CIDR or an address", s)
+		}
+		o.NodeCIDRs = append(o.NodeCIDRs, p)
+	}
 	return o, nil
+}
+
+// parseNodeCIDR reads a CIDR, or a single address as its own /32 or /128.
+func parseNodeCIDR(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	return netip.ParsePrefix(s)
 }
 
 // analyze loads the snapshot the arguments name and analyses it.

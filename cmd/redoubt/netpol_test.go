@@ -100,6 +100,7 @@ func TestNetpolUsageErrors(t *testing.T) {
 		{[]string{"netpol", "traffic", "--flows", "nope.json", example}, "flows nope.json"},
 		{[]string{"netpol", "list", example, "--pod-cidr", "10.0.0.0/99"}, `--pod-cidr "10.0.0.0/99": not a CIDR`},
 		{[]string{"netpol", "diff", example, example, "-f", example}, "-f/--filename does not apply"},
+		{[]string{"netpol", "list", example, "--node-cidrs", "10.0.0.1,nodes"}, `--node-cidrs "nodes": not a CIDR or an address`},
 	}
 	for _, tc := range cases {
 		code, _, errOut := redoubt(t, "", tc.args...)

@@ -71,7 +71,7 @@ worker node (or in a privileged pod with the host's /proc and filesystem,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			ropts := report.Options{ToolVersion: version(), Color: output == "" && colorFor(out, noColor), Width: terminalWidth(out)}
+			ropts := report.Options{ToolVersion: version(), Color: output == "" && colorFor(out, noColor), Width: terminalWidth(out), PolicyFile: cfg.File}
 			if err := writeOutput(cmd, output, func(w io.Writer) error { return report.Write(w, format, res, ropts) }); err != nil {
 				return err
 			}

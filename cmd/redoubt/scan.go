@@ -98,7 +98,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	}
 	out := cmd.OutOrStdout()
 	opts := report.Options{ToolVersion: version(), Color: f.output == "" && colorFor(out, f.noColor),
-		Width: terminalWidth(out), ShowSuppressed: f.showSuppressed}
+		Width: terminalWidth(out), ShowSuppressed: f.showSuppressed, PolicyFile: cfg.File}
 	if err := writeOutput(cmd, f.output, func(w io.Writer) error { return report.Write(w, f.format, res, opts) }); err != nil {
 		return err
 	}

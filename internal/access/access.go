@@ -119,6 +119,20 @@ func permissionCheck(id string, clusterWideOnly bool) func(c *Context, rule *fin
 			if len(allowed) == 0 {
 				continue
 			}
+			if len(perm.AlsoNeeds) > 0 {
+				// What the authorizer allows, an admission plugin may still refuse: report the
+				// binding only when one of its subjects also holds what the plugin asks for.
+				var also []string
+				for _, s := range b.Subjects {
+					for _, r := range perm.UsableThrough(c.Policy, rbac.SubjectUser(s, b)) {
+						also = append(also, requestString(r)+" "+r.Name)
+					}
+				}
+				if len(also) == 0 {
+					continue
+				}
+				allowed = append(allowed, compact(also)...)
+			}
 			allowed = compact(allowed)
 			f := c.bindingFinding(rule, b, fmt.Sprintf("%s grants %s %s to %s through %s (%s)",
 				b.String(), strings.Join(allowed, ", "), scope(b), strings.Join(subjectStrings(b.Subjects, b), ", "), b.RoleString(), strings.Join(compact(via), "; ")))

@@ -86,6 +86,7 @@ func TestDangerousGrants(t *testing.T) {
 			role("ClusterRole", "", "power", `[{apiGroups: [""], resources: [pods/exec], verbs: [create]},
   {apiGroups: [""], resources: [nodes/proxy], verbs: [get]},
   {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests/approval], verbs: [update]},
+  {apiGroups: [certificates.k8s.io], resources: [signers], verbs: [approve], resourceNames: [kubernetes.io/kube-apiserver-client]},
   {apiGroups: [admissionregistration.k8s.io], resources: [validatingwebhookconfigurations], verbs: [patch]},
   {apiGroups: [""], resources: [serviceaccounts/token], verbs: [create]},
   {apiGroups: [""], resources: [users], verbs: [impersonate]}]`),
@@ -93,6 +94,20 @@ func TestDangerousGrants(t *testing.T) {
 			[]string{"rbac-approve-csr ClusterRoleBinding/power", "rbac-escalate-bind-impersonate ClusterRoleBinding/power",
 				"rbac-exec-pods ClusterRoleBinding/power", "rbac-node-proxy ClusterRoleBinding/power",
 				"rbac-serviceaccount-token-create ClusterRoleBinding/power", "rbac-webhook-config-write ClusterRoleBinding/power"}},
+		{"patching CSR approval without approve on a signer approves nothing", []string{
+			role("ClusterRole", "", "janitor", `[{apiGroups: ["*"], resources: ["*"], verbs: [get, patch, delete]}]`),
+			binding("ClusterRoleBinding", "", "janitor", "ClusterRole", "janitor", group("ops"))}, nil,
+			[]string{"rbac-create-workloads ClusterRoleBinding/janitor", "rbac-exec-pods ClusterRoleBinding/janitor",
+				"rbac-node-proxy ClusterRoleBinding/janitor", "rbac-read-secrets-cluster-wide ClusterRoleBinding/janitor",
+				"rbac-webhook-config-write ClusterRoleBinding/janitor", "rbac-wildcard ClusterRole/janitor"}},
+		{"approve on signers of a whole domain, with the approval subresource", []string{
+			role("ClusterRole", "", "approver", `[{apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests/approval], verbs: [patch]},
+  {apiGroups: [certificates.k8s.io], resources: [signers], verbs: [approve], resourceNames: ["kubernetes.io/*"]}]`),
+			binding("ClusterRoleBinding", "", "approver", "ClusterRole", "approver", group("ops"))}, nil,
+			[]string{"rbac-approve-csr ClusterRoleBinding/approver"}},
+		{"approve on a signer alone approves nothing", []string{
+			role("ClusterRole", "", "signer", `[{apiGroups: [certificates.k8s.io], resources: [signers], verbs: [approve]}]`),
+			binding("ClusterRoleBinding", "", "signer", "ClusterRole", "signer", group("ops"))}, nil, nil},
 		{"names limit a rule", []string{role("ClusterRole", "", "one", "[{apiGroups: [\"\"], resources: [secrets], verbs: [get], resourceNames: [ca-bundle]}]"),
 			binding("ClusterRoleBinding", "", "one", "ClusterRole", "one", group("ops"))}, nil, nil},
 		{"default service account", []string{binding("RoleBinding", "shop", "view", "ClusterRole", "view", sa("shop", "default"))}, nil,
@@ -114,6 +129,55 @@ func TestDangerousGrants(t *testing.T) {
 				if f.Location.File == "" || f.Location.Line == 0 || len(f.References) == 0 {
 					t.Errorf("%s: incomplete finding: %+v %v", f.Check, f.Location, f.References)
 				}
+			}
+		})
+	}
+}
+
+// Manifests that name no namespace go to default (or -n); bindings that name service accounts
+// in a namespace no scanned object is in then reach nothing, and the user is told so.
+func TestSubjectNamespaceNotScanned(t *testing.T) {
+	sa := func(ns, n string) string { return "{kind: ServiceAccount, name: " + n + ", namespace: " + ns + "}" }
+	account := func(ns, name string) string {
+		meta := "{name: " + name + "}"
+		if ns != "" {
+			meta = "{name: " + name + ", namespace: " + ns + "}"
+		}
+		return "apiVersion: v1\nkind: ServiceAccount\nmetadata: " + meta + "\n"
+	}
+	tests := []struct {
+		name string
+		docs []string
+		want []string
+	}{
+		{"argo-cd's install.yaml: no namespaces, subjects in argocd", []string{
+			account("", "argocd-application-controller"), account("", "argocd-server"),
+			binding("ClusterRoleBinding", "", "argocd-application-controller", "ClusterRole", "cluster-admin", sa("argocd", "argocd-application-controller")),
+			binding("ClusterRoleBinding", "", "argocd-server", "ClusterRole", "view", sa("argocd", "argocd-server"))},
+			[]string{`ClusterRoleBinding/argocd-application-controller: bindings name service accounts in namespace "argocd" (argocd/argocd-application-controller, argocd/argocd-server), but no scanned object is in it, and 2 objects that name no namespace were put in "default", among them service accounts of those names: the bindings reach none of them; if the manifests are meant for "argocd", scan with -n argocd`}},
+		{"everything names its namespace", []string{
+			account("argocd", "argocd-server"),
+			binding("ClusterRoleBinding", "", "argocd-server", "ClusterRole", "view", sa("argocd", "argocd-server"))}, nil},
+		{"a subject outside the manifests, all of which name their namespace", []string{
+			account("shop", "web"),
+			binding("RoleBinding", "shop", "dns-reader", "ClusterRole", "view", sa("kube-system", "coredns"))}, nil},
+		{"a subject in the namespace objects went to", []string{
+			account("", "web"),
+			binding("RoleBinding", "", "web", "ClusterRole", "view", sa("default", "web"))}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, f := range Run(load(t, strings.Join(tt.docs, "---\n")), nil) {
+				if f.Check == "rbac-subject-namespace-not-scanned" {
+					got = append(got, f.Resource.String()+": "+f.Message)
+					if f.Location.File == "" || f.Location.Line == 0 {
+						t.Errorf("no location: %+v", f.Location)
+					}
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
 			}
 		})
 	}

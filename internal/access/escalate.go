@@ -29,14 +29,19 @@ var rbacServiceAccountToken = register(finding.Rule{
 
 // rbacApproveCSR reports bindings that allow approving certificate signing requests: with a
 // signer that issues client certificates, the holder can obtain a certificate for any user or
-// group, system:masters included.
+// group, system:masters included. Approving takes two permissions, as the API server checks
+// them: update or patch on certificatesigningrequests/approval (the authorizer), and approve on
+// signers (certificates.k8s.io) named kubernetes.io/kube-apiserver-client,
+// kubernetes.io/kube-apiserver-client-kubelet or kubernetes.io/* (the CertificateApproval
+// admission plugin). A binding is reported when it grants the first and one of its subjects
+// holds the second through any binding.
 var rbacApproveCSR = register(finding.Rule{
 	ID:          "rbac-approve-csr",
 	Title:       "May approve certificate requests",
 	Phase:       finding.PhaseDeploy,
 	Severity:    finding.High,
 	References:  []string{"cis:5.1.11"},
-	Description: "A binding allows update on certificatesigningrequests/approval: its subjects can approve client certificates for any identity, including system:masters.",
+	Description: "A binding allows update on certificatesigningrequests/approval and its subjects may approve for a signer of client certificates (approve on signers): they can approve client certificates for any identity, including system:masters.",
 	Remediation: "Leave CSR approval to the controller manager and to cluster administrators.",
 }, permissionCheck("approve-csr", false))
 

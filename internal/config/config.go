@@ -63,6 +63,9 @@ type Network struct {
 	Sensitive []SensitiveSelector
 	// PodCIDRs are the cluster's pod address ranges, when the snapshot's nodes do not say.
 	PodCIDRs []netip.Prefix
+	// NodeCIDRs hold the nodes' addresses, when the snapshot's nodes do not say: traffic of
+	// hostNetwork pods is theirs.
+	NodeCIDRs []netip.Prefix
 }
 
 // SensitiveSelector selects workloads: glob patterns on namespace, kind and name (empty
@@ -92,6 +95,7 @@ type file struct {
 	Network struct {
 		Sensitive []SensitiveSelector `yaml:"sensitive"`
 		PodCIDRs  []string            `yaml:"podCIDRs"`
+		NodeCIDRs []string            `yaml:"nodeCIDRs"`
 	} `yaml:"network"`
 	Images struct {
 		Layout string `yaml:"layout"`
@@ -238,6 +242,17 @@ func Parse(name string, data []byte) (*Config, error) {
 			continue
 		}
 		cfg.Network.PodCIDRs = append(cfg.Network.PodCIDRs, p.Masked())
+	}
+	for i, c := range f.Network.NodeCIDRs {
+		p, err := netip.ParsePrefix(c)
+		if a, aerr := netip.ParseAddr(c); aerr == nil {
+			p, err = netip.PrefixFrom(a, a.BitLen()), nil
+		}
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: network.nodeCIDRs[%d]: %q is not a CIDR or an address", name, i, c))
+			continue
+		}
+		cfg.Network.NodeCIDRs = append(cfg.Network.NodeCIDRs, p.Masked())
 	}
 	if f.Kubernetes.ReleaseCalendarMaxAge != "" {
 		d, err := parseAge(f.Kubernetes.ReleaseCalendarMaxAge)

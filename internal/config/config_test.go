@@ -118,9 +118,13 @@ func TestParseNetwork(t *testing.T) {
     - namespace: shop-data
     - labels: {data: pii}
   podCIDRs: [10.244.0.0/16]
+  nodeCIDRs: [192.168.1.0/24, 10.0.0.7]
 `))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(cfg.Network.NodeCIDRs) != 2 || cfg.Network.NodeCIDRs[1].String() != "10.0.0.7/32" {
+		t.Errorf("network.nodeCIDRs: %v", cfg.Network.NodeCIDRs)
 	}
 	if len(cfg.Network.Sensitive) != 2 || cfg.Network.PodCIDRs[0].String() != "10.244.0.0/16" {
 		t.Fatalf("network settings not read: %+v", cfg.Network)
@@ -133,6 +137,7 @@ func TestParseNetwork(t *testing.T) {
 	}
 	for body, want := range map[string]string{
 		"network:\n  podCIDRs: [10.0.0.0/33]\n":       `network.podCIDRs[0]: "10.0.0.0/33" is not a CIDR`,
+		"network:\n  nodeCIDRs: [nodes]\n":            `network.nodeCIDRs[0]: "nodes" is not a CIDR or an address`,
 		"network:\n  sensitive:\n    - {}\n":          "network.sensitive[0]: selects every workload",
 		"network:\n  sensitive:\n    - name: \"[\"\n": `network.sensitive[0]: pattern "["`,
 	} {

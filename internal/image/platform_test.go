@@ -118,3 +118,24 @@ func TestLayoutRefusesAnotherDigestUnderThePinnedName(t *testing.T) {
 		t.Errorf("the pinned digest itself: %v", err)
 	}
 }
+
+// An image whose source does not say its platform (a single-platform OCI layout entry, as the
+// example's images are) reports the platform of its configuration: vulnerability matching
+// reads it to leave out records of other platforms.
+func TestPlatformFromConfig(t *testing.T) {
+	img := platformImage(t, "arm64")
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.OS = "linux"
+	img, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := image.Scan(context.Background(), &image.Source{Ref: "example.test/one:1", Image: img}, image.Options{TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Platform != "linux/arm64" {
+		t.Errorf("platform %q, want the configuration's linux/arm64", rep.Platform)
+	}
+}

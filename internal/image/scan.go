@@ -49,6 +49,10 @@ func Scan(ctx context.Context, src *Source, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %s: config: %w", src.Ref, err)
 	}
+	if rep.Platform == "" && cf.OS != "" {
+		// Sources that chose no platform (one image of an OCI layout) say what the image says.
+		rep.Platform = (&v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}).String()
+	}
 	layers, err := src.Image.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("image %s: layers: %w", src.Ref, err)

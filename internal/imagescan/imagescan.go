@@ -9,6 +9,7 @@
 package imagescan
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,12 +36,22 @@ type MatchOptions struct {
 
 // Query returns the package as the vulnerability database is asked about it: OS packages by
 // their source package and version, in the ecosystem of the image's release. ok is false for
-// packages whose ecosystem is unknown (an OS package in an image without os-release).
-func Query(p *image.Package) (q vuln.Package, ok bool) {
+// packages whose ecosystem is unknown (an OS package in an image without os-release). Go and
+// Rust packages carry the platform they were built for, so that records limited to other
+// platforms do not match: the binary's own GOOS/GOARCH for Go, else the image's platform
+// ("linux/amd64").
+func Query(p *image.Package, platform string) (q vuln.Package, ok bool) {
 	if p.Ecosystem == "" {
 		return vuln.Package{}, false
 	}
-	return vuln.Package{Ecosystem: p.Ecosystem, Name: p.MatchName(), Version: p.MatchVersion()}, true
+	q = vuln.Package{Ecosystem: p.Ecosystem, Name: p.MatchName(), Version: p.MatchVersion()}
+	switch p.Type {
+	case extract.TypeGo, extract.TypeCargo:
+		os, arch, _ := strings.Cut(platform, "/")
+		arch, _, _ = strings.Cut(arch, "/") // the variant ("arm64/v8") does not matter here
+		q.OS, q.Arch = cmp.Or(p.OS, os), cmp.Or(p.Arch, arch)
+	}
+	return q, true
 }
 
 // Match fills rep.Vulnerabilities. Packages whose version the database cannot order are
@@ -49,7 +60,7 @@ func Match(ctx context.Context, rep *image.Report, m Matcher, o MatchOptions) er
 	var qs []vuln.Package
 	var idx []int
 	for i := range rep.Packages {
-		if q, ok := Query(&rep.Packages[i]); ok {
+		if q, ok := Query(&rep.Packages[i], rep.Platform); ok {
 			qs = append(qs, q)
 			idx = append(idx, i)
 		}

@@ -135,6 +135,36 @@ func TestVulnerabilitiesOfApp(t *testing.T) {
 	}
 }
 
+// TestPlatformLimitedGoVulnerabilities: the app's Go binary is built for linux/amd64 with the
+// local toolchain, whose standard library the Go vulnerability database holds Windows-only
+// records against (GO-2026-6604, CVE-2026-56857: imports os and internal/syscall/windows,
+// goos windows). Like node-exporter in the example, the binary must not be reported for them,
+// as govulncheck would not; the Go packages carry the binary's platform.
+func TestPlatformLimitedGoVulnerabilities(t *testing.T) {
+	rep := scanApp(t, imagescan.MatchOptions{})
+	var goPkgs int
+	for _, p := range rep.Packages {
+		if p.Type != "golang" {
+			continue
+		}
+		goPkgs++
+		if p.OS != "linux" || p.Arch != "amd64" {
+			t.Errorf("Go package %s %s: platform %s/%s, want the binary's linux/amd64", p.Name, p.Version, p.OS, p.Arch)
+		}
+	}
+	if goPkgs == 0 {
+		t.Fatal("the app image has no Go packages")
+	}
+	windowsOnly := []string{"GO-2026-6604", "CVE-2026-56857", "GO-2025-3750", "CVE-2025-0913", "GO-2026-5024", "CVE-2026-39824"}
+	for _, v := range rep.Vulnerabilities {
+		for _, id := range append([]string{v.ID}, v.Aliases...) {
+			if slices.Contains(windowsOnly, id) {
+				t.Errorf("%s %s: %s affects Windows only, the binary is linux/amd64", rep.Packages[v.Package].Name, rep.Packages[v.Package].Version, v.ID)
+			}
+		}
+	}
+}
+
 func TestIgnoreUnfixed(t *testing.T) {
 	all := scanApp(t, imagescan.MatchOptions{})
 	fixed := scanApp(t, imagescan.MatchOptions{IgnoreUnfixed: true})

@@ -36,7 +36,7 @@ func NewBuilder(src Source, defaultNamespace string) *Builder {
 	if defaultNamespace == "" {
 		defaultNamespace = metav1.NamespaceDefault
 	}
-	return &Builder{snap: Snapshot{Source: src}, defaultNamespace: defaultNamespace}
+	return &Builder{snap: Snapshot{Source: src, DefaultNamespace: defaultNamespace}, defaultNamespace: defaultNamespace}
 }
 
 // Problem records an input error.
@@ -50,6 +50,7 @@ func (b *Builder) AddUnstructured(u *Unstructured) { b.snap.Others = append(b.sn
 func (b *Builder) Add(obj runtime.Object, origin Origin, containerLines map[string]int) {
 	if m, ok := obj.(metav1.Object); ok && m.GetNamespace() == "" && namespaced(obj) {
 		m.SetNamespace(b.defaultNamespace)
+		b.snap.Defaulted++
 	}
 	if m, ok := obj.(metav1.Object); ok && origin.UID == "" && origin.File == "" {
 		origin.UID = string(m.GetUID())

@@ -138,6 +138,11 @@ type Snapshot struct {
 	// Problems are the input errors met while loading.
 	Problems []Problem
 
+	// DefaultNamespace is where namespaced objects that name no namespace were put ("default"
+	// unless the user chose another), and Defaulted counts them: manifests only.
+	DefaultNamespace string
+	Defaulted        int
+
 	nsByName       map[string]*Namespace
 	saByName       map[string]*ServiceAccount
 	workloadByName map[string]*Workload

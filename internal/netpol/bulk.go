@@ -16,6 +16,8 @@ type classIndex struct {
 	byNS    map[string][]*class
 	byLabel map[string][]*class // "key=value"
 	all     []*class
+	// host are the host-network classes, which address peers may match (see admitsNode).
+	host []*class
 }
 
 func (a *Analysis) index() *classIndex {
@@ -28,6 +30,9 @@ func (a *Analysis) index() *classIndex {
 			continue
 		}
 		idx.all = append(idx.all, c)
+		if c.hostNetwork {
+			idx.host = append(idx.host, c)
+		}
 		idx.byNS[c.ns.name] = append(idx.byNS[c.ns.name], c)
 		for k, v := range c.labels {
 			idx.byLabel[k+"="+v] = append(idx.byLabel[k+"="+v], c)
@@ -62,10 +67,16 @@ func (p *peer) classes(a *Analysis) []*class {
 		return p.matched
 	}
 	p.matchedDone = true
-	if !p.hasPods && !p.podsByIP {
-		return nil
-	}
 	idx := a.index()
+	if !p.hasPods && !p.podsByIP {
+		// An address peer matches no pod, but may hold the nodes that host-network pods are.
+		for _, c := range idx.host {
+			if p.matchesUncached(c) {
+				p.matched = append(p.matched, c)
+			}
+		}
+		return p.matched
+	}
 	candidates := idx.all
 	if p.hasPods {
 		var byNS []*class

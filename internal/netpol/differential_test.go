@@ -37,7 +37,7 @@ func snapshotOf(e *estate.Estate, raw bool) *inventory.Snapshot {
 }
 
 // naiveOf gives the brute-force evaluator the same estate, straight from the objects.
-func naiveOf(e *estate.Estate, s *inventory.Snapshot) (*naive.Estate, map[*inventory.Workload]*naive.Pod) {
+func naiveOf(e *estate.Estate, s *inventory.Snapshot, nodes []netip.Prefix) (*naive.Estate, map[*inventory.Workload]*naive.Pod) {
 	n := &naive.Estate{}
 	for _, o := range e.Objects {
 		switch x := o.(type) {
@@ -53,6 +53,9 @@ func naiveOf(e *estate.Estate, s *inventory.Snapshot) (*naive.Estate, map[*inven
 	for _, w := range s.Workloads {
 		p := &naive.Pod{Namespace: w.Namespace, NSLabels: s.Namespace(w.Namespace).Labels, Labels: w.Template.Labels,
 			HostNetwork: w.Template.Spec.HostNetwork}
+		if p.HostNetwork {
+			p.NodeCIDRs = nodes
+		}
 		for _, c := range w.Template.Spec.Containers {
 			p.Ports = append(p.Ports, c.Ports...)
 		}
@@ -233,6 +236,14 @@ func agree(t *testing.T, label string, got netpol.ConnSet, n *naive.Estate, src,
 	return true
 }
 
+var nodeChoices = [][]netip.Prefix{
+	nil,
+	{netip.MustParsePrefix("10.1.2.7/32")},
+	{netip.MustParsePrefix("10.1.0.0/20")},
+	{netip.MustParsePrefix("192.168.3.0/24"), netip.MustParsePrefix("10.1.2.9/32")},
+	{netip.MustParsePrefix("10.3.1.4/32"), netip.MustParsePrefix("fd00::7/128")},
+}
+
 func TestDifferentialAgainstNaiveEvaluator(t *testing.T) {
 	runs := 300
 	if testing.Short() || raceEnabled {
@@ -245,11 +256,14 @@ func TestDifferentialAgainstNaiveEvaluator(t *testing.T) {
 		e := estate.NewRandom(r, size)
 		raw := i%2 == 1
 		s := snapshotOf(e, raw)
-		a := netpol.Analyze(s, netpol.Options{})
+		// Host-network pods' nodes: unknown, or addresses inside, across and outside the
+		// generator's CIDRs and excepts.
+		nodes := nodeChoices[i%len(nodeChoices)]
+		a := netpol.Analyze(s, netpol.Options{NodeCIDRs: nodes})
 		if len(a.Problems) > 0 {
 			t.Fatalf("seed %d: the generator made a policy the engine refuses: %v", seed, a.Problems)
 		}
-		n, pods := naiveOf(e, s)
+		n, pods := naiveOf(e, s, nodes)
 		ports, addrs := probes(e)
 		// Index the bulk listing, which groups workloads and merges address ranges.
 		listed := map[string]netpol.ConnSet{}

@@ -11,6 +11,9 @@ type PolicyInfo struct {
 	Ref PolicyRef
 	// Selected are the workloads whose pods the policy applies to.
 	Selected []*inventory.Workload
+	// HostNetwork are the host-network workloads its selector matches by labels: NetworkPolicy
+	// does not govern their pods, so they are not in Selected.
+	HostNetwork []*inventory.Workload
 	// Affects says whether the policy isolates (NetworkPolicy) or has rules (admin policies)
 	// for ingress and egress.
 	Affects [2]bool
@@ -24,11 +27,15 @@ func (a *Analysis) Policies() []PolicyInfo {
 	for _, p := range slices.Concat(a.policies, a.admin, a.baseline) {
 		info := PolicyInfo{Ref: p.ref, Affects: p.affects, Rules: p.rules}
 		for _, cl := range a.candidates(p.subject) {
-			if !cl.hostNetwork && p.subject.matches(cl) {
+			switch {
+			case !cl.hostNetwork && p.subject.matches(cl):
 				info.Selected = append(info.Selected, cl.workloads...)
+			case cl.hostNetwork && p.subject.matchesLabels(cl):
+				info.HostNetwork = append(info.HostNetwork, cl.workloads...)
 			}
 		}
 		slices.SortFunc(info.Selected, compareWorkloads)
+		slices.SortFunc(info.HostNetwork, compareWorkloads)
 		out = append(out, info)
 	}
 	return out
@@ -40,6 +47,9 @@ type PeerMatch struct {
 	Pods bool
 	// Workloads are the workloads whose pods it selects.
 	Workloads []*inventory.Workload
+	// HostNetwork are the host-network workloads its selectors match by labels: selectors
+	// never match their pods, so they are not in Workloads.
+	HostNetwork []*inventory.Workload
 	// Namespaces are the namespaces its namespace selector selects (nil when it has none).
 	Namespaces []string
 	// HasNamespaceSelector says whether the peer selects namespaces by label.
@@ -61,11 +71,17 @@ func (a *Analysis) Peers(r *Rule) []PeerMatch {
 				classes = a.candidates(p.pods)
 			}
 			for _, cl := range classes {
-				if p.matchesClass(cl) {
+				switch {
+				case cl.hostNetwork:
+					if p.hasPods && p.pods.matchesLabels(cl) {
+						m.HostNetwork = append(m.HostNetwork, cl.workloads...)
+					}
+				case p.matchesClass(cl):
 					m.Workloads = append(m.Workloads, cl.workloads...)
 				}
 			}
 			slices.SortFunc(m.Workloads, compareWorkloads)
+			slices.SortFunc(m.HostNetwork, compareWorkloads)
 		}
 		if p.hasPods && p.pods.ns != nil {
 			for _, n := range a.Snapshot.Namespaces {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"redoubt.dev/redoubt/internal/inventory"
@@ -34,7 +35,10 @@ type class struct {
 	labels      labels.Set
 	ports       []namedPort
 	hostNetwork bool
-	workloads   []*inventory.Workload
+	// hostAddrs are the addresses a host-network class's traffic comes from: the nodes' (nil
+	// when unknown). See peer.admitsNode.
+	hostAddrs IPSet
+	workloads []*inventory.Workload
 	// synthetic classes stand for pods that do not exist (exposure probes).
 	synthetic bool
 }
@@ -88,6 +92,10 @@ type Options struct {
 	// PodCIDRs are the addresses the cluster gives pods, when known. They decide whether an
 	// admin policy's networks peer also matches pods. Nodes' spec.podCIDRs are used when empty.
 	PodCIDRs []netip.Prefix
+	// NodeCIDRs hold the nodes' addresses, where traffic from and to host-network pods comes
+	// from and goes to. The Nodes' status.addresses (InternalIP, ExternalIP) are used when
+	// empty; when neither says, a host-network pod's address is anywhere in its family.
+	NodeCIDRs []netip.Prefix
 }
 
 // Analysis is the compiled connectivity model of one snapshot. It caches what it computes, so
@@ -129,7 +137,9 @@ type Analysis struct {
 	// probes caches Probe's endpoints.
 	probes map[string]Endpoint
 	opts   Options
-	idx    *classIndex
+	// hostAddrs are the nodes' addresses, nil when unknown.
+	hostAddrs IPSet
+	idx       *classIndex
 	// bulkCache holds, per direction and class id, the class's bulk vector once computed.
 	bulkCache [2]map[int]bulkVector
 }
@@ -201,6 +211,7 @@ func Analyze(s *inventory.Snapshot, opts Options) *Analysis {
 	for _, n := range s.Namespaces {
 		a.namespaces[n.Name] = &namespace{name: n.Name, labels: labels.Set(n.Labels)}
 	}
+	a.hostAddrs = nodeAddresses(s, opts)
 	for _, w := range s.Workloads {
 		a.addWorkload(w)
 	}
@@ -262,7 +273,12 @@ func Analyze(s *inventory.Snapshot, opts Options) *Analysis {
 	a.notePodLabels(c.podKeys)
 	for _, w := range s.Workloads {
 		if w.Template.Spec.HostNetwork {
-			a.Notes = append(a.Notes, fmt.Sprintf("%s uses the host's network: NetworkPolicy neither selects nor isolates it, and pod selectors never match it as a peer", WorkloadName(w)))
+			nodes := "only ipBlocks holding a whole address family are sure to admit (--node-cidrs names the nodes)"
+			if len(a.hostAddrs) > 0 {
+				nodes = "ipBlocks holding " + a.hostAddrs.String() + " admit"
+			}
+			a.Notes = append(a.Notes, fmt.Sprintf("%s uses the host's network: NetworkPolicy neither selects nor isolates it, and pod selectors never match it as a peer; its traffic is the node's, which %s",
+				WorkloadName(w), nodes))
 		}
 	}
 	return a
@@ -349,6 +365,9 @@ func (a *Analysis) addWorkload(w *inventory.Workload) {
 	cl := a.byKey[key]
 	if cl == nil {
 		cl = &class{id: len(a.classes), ns: a.namespace(w.Namespace), labels: labels.Set(w.Template.Labels), ports: ports, hostNetwork: host}
+		if host {
+			cl.hostAddrs = a.hostAddrs
+		}
 		a.classes = append(a.classes, cl)
 		a.byKey[key] = cl
 	}
@@ -568,4 +587,28 @@ func (a *Analysis) AdminGoverned(e Endpoint, d Direction) bool {
 	}
 	cr := a.perClass[d][e.cls.id]
 	return len(cr.admin) > 0 || len(cr.baseline) > 0
+}
+
+// nodeAddresses returns the nodes' addresses, where host-network pods' traffic comes from:
+// opts.NodeCIDRs, else the InternalIP and ExternalIP addresses the Nodes report; nil when
+// neither says.
+func nodeAddresses(s *inventory.Snapshot, opts Options) IPSet {
+	var out IPSet
+	for _, p := range opts.NodeCIDRs {
+		out = out.Union(PrefixSet(p.Masked()))
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, n := range s.Nodes {
+		for _, na := range n.Status.Addresses {
+			if na.Type != corev1.NodeInternalIP && na.Type != corev1.NodeExternalIP {
+				continue
+			}
+			if ip, err := netip.ParseAddr(na.Address); err == nil {
+				out = out.Union(AddrSet(ip.Unmap()))
+			}
+		}
+	}
+	return out
 }

@@ -133,6 +133,12 @@ func (s selector) matches(c *class) bool {
 	if c == nil || c.hostNetwork {
 		return false
 	}
+	return s.matchesLabels(c)
+}
+
+// matchesLabels decides by namespace and pod labels alone, host networking aside: it says
+// which host-network pods a selector would pick if NetworkPolicy governed them.
+func (s selector) matchesLabels(c *class) bool {
 	if s.ns == nil {
 		if c.ns.name != s.own {
 			return false
@@ -229,7 +235,23 @@ func (p *peer) matchesClass(c *class) bool {
 
 // matchesUncached decides without the per-class cache, which costs a byte per class and peer.
 func (p *peer) matchesUncached(c *class) bool {
-	return !c.hostNetwork && ((p.hasPods && p.pods.matches(c)) || p.podsByIP)
+	if c.hostNetwork {
+		return p.admitsNode(c.hostAddrs)
+	}
+	return (p.hasPods && p.pods.matches(c)) || p.podsByIP
+}
+
+// admitsNode reports whether an address peer (ipBlock, networks) matches traffic from or to a
+// host-network pod, which is the node's: when it holds every node address (the pod may run on
+// any node), or, when those are not known, every address of a family.
+func (p *peer) admitsNode(nodes IPSet) bool {
+	if len(p.ips) == 0 {
+		return false
+	}
+	if len(nodes) > 0 {
+		return p.ips.ContainsSet(nodes)
+	}
+	return p.ips.ContainsSet(IPSet{allIPv4}) || p.ips.ContainsSet(IPSet{allIPv6})
 }
 
 func (p *peer) matches(e Endpoint) bool {

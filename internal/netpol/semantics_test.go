@@ -2,6 +2,7 @@ package netpol_test
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -518,6 +519,74 @@ spec:
 		if got := allowed(t, a, e.src, e.dst); got != e.want {
 			t.Errorf("%s => %s: got %q, want %q", e.src, e.dst, got, e.want)
 		}
+	}
+}
+
+// Traffic from (and to) a host-network pod is the node's: an ipBlock holding the nodes'
+// addresses admits it, in either direction ("you can allow traffic from a hostNetwork Pod using
+// an ipBlock rule", Kubernetes documentation). The nodes' addresses come from Options.NodeCIDRs,
+// else from the Nodes' status.addresses; unknown, only a block holding a whole address family
+// is sure to hold them.
+func TestHostNetworkTrafficIsNodeTraffic(t *testing.T) {
+	host := `
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: prod}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      hostNetwork: true
+      containers: [{name: c, image: registry.example/agent:1}]`
+	policy := func(cidr, except string) string {
+		ex := ""
+		if except != "" {
+			ex = ", except: [" + except + "]"
+		}
+		return `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: nodes, namespace: prod}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  policyTypes: [Ingress, Egress]
+  ingress: [{from: [{ipBlock: {cidr: ` + cidr + ex + `}}]}]
+  egress: [{to: [{ipBlock: {cidr: ` + cidr + ex + `}}]}]`
+	}
+	node := func(name, ip string) string {
+		return "apiVersion: v1\nkind: Node\nmetadata: {name: " + name + "}\nstatus:\n  addresses: [{type: InternalIP, address: " + ip + "}, {type: Hostname, address: " + name + "}]"
+	}
+	cases := []struct {
+		name  string
+		docs  []string
+		opts  netpol.Options
+		want  string // both prod/agent => prod/api and prod/api => prod/agent
+		other string // 10.0.0.9 => prod/api, an address that is no node's
+	}{
+		{"0.0.0.0/0 admits a host-network pod whose node is unknown", []string{policy("0.0.0.0/0", "")}, netpol.Options{}, "all", "all"},
+		{"a narrower block cannot be known to hold an unknown node", []string{policy("10.0.0.0/8", "")}, netpol.Options{}, "none", "all"},
+		{"the nodes' addresses from --node-cidrs", []string{policy("10.0.0.0/24", "")},
+			netpol.Options{NodeCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/28")}}, "all", "all"},
+		{"a block missing some nodes does not hold the pod, which may run on any", []string{policy("10.0.0.0/29", "")},
+			netpol.Options{NodeCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/28")}}, "none", "none"},
+		{"the nodes' addresses from the Nodes", []string{node("n1", "192.168.1.10"), node("n2", "192.168.1.11"), policy("192.168.1.0/24", "")}, netpol.Options{}, "all", "none"},
+		{"an except that holds a node", []string{node("n1", "192.168.1.10"), node("n2", "192.168.1.11"), policy("192.168.1.0/24", "192.168.1.11/32")}, netpol.Options{}, "none", "none"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := netpol.Analyze(load(t, append(append([]string(nil), base...), append([]string{host}, tc.docs...)...)...), tc.opts)
+			for _, e := range []expect{
+				{"prod/agent", "prod/api", tc.want},
+				{"prod/api", "prod/agent", tc.want},
+				{"10.0.0.9", "prod/api", tc.other},
+				{"prod/web", "prod/api", "none"}, // an ipBlock never admits pods that are not on the host's network
+			} {
+				if got := allowed(t, a, e.src, e.dst); got != e.want {
+					t.Errorf("%s => %s: got %q, want %q", e.src, e.dst, got, e.want)
+				}
+			}
+		})
 	}
 }
 

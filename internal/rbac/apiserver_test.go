@@ -1,7 +1,13 @@
 package rbac
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -13,10 +19,14 @@ import (
 	"time"
 
 	authzv1 "k8s.io/api/authorization/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"redoubt.dev/redoubt/internal/inventory"
 	"redoubt.dev/redoubt/internal/inventory/cluster"
@@ -458,4 +468,114 @@ func encodeDefaults(t *testing.T, d *defaults) []byte {
 	section("roleBindings", items, true)
 	b.WriteString("}\n")
 	return []byte(b.String())
+}
+
+// TestCSRApprovalAgreesWithAPIServer asks the real API server to approve a certificate
+// signing request for the kube-apiserver-client signer as users holding different roles, and
+// compares what it did with what the approve-csr permission says: the authorizer allows the
+// approval subresource, then the CertificateApproval admission plugin asks for approve on the
+// signer, so patch on everything is not enough.
+func TestCSRApprovalAgreesWithAPIServer(t *testing.T) {
+	c := testenv.Shared(t)
+	cs := kubernetes.NewForConfigOrDie(c.Admin)
+	ctx := t.Context()
+	const tag = "csrgen"
+	approval := []rbacv1.PolicyRule{{Verbs: []string{"update"}, APIGroups: []string{"certificates.k8s.io"}, Resources: []string{"certificatesigningrequests/approval"}}}
+	signer := func(names ...string) rbacv1.PolicyRule {
+		return rbacv1.PolicyRule{Verbs: []string{"approve"}, APIGroups: []string{"certificates.k8s.io"}, Resources: []string{"signers"}, ResourceNames: names}
+	}
+	cases := []struct {
+		name string
+		// roles are bound to the user by one ClusterRoleBinding each.
+		roles [][]rbacv1.PolicyRule
+	}{
+		{"get, patch and delete on everything", [][]rbacv1.PolicyRule{{{Verbs: []string{"get", "patch", "delete"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}}},
+		{"the approval subresource alone", [][]rbacv1.PolicyRule{approval}},
+		{"approve on the signer alone", [][]rbacv1.PolicyRule{{signer()}}},
+		{"approval and the signer by name", [][]rbacv1.PolicyRule{append(slices.Clone(approval), signer("kubernetes.io/kube-apiserver-client"))}},
+		{"approval and the signer's domain", [][]rbacv1.PolicyRule{append(slices.Clone(approval), signer("kubernetes.io/*"))}},
+		{"approval and another signer", [][]rbacv1.PolicyRule{append(slices.Clone(approval), signer("example.com/issuer"))}},
+		{"approval and the signer through two bindings", [][]rbacv1.PolicyRule{approval, {signer()}}},
+		{"patch on every resource and approve on every signer", [][]rbacv1.PolicyRule{{{Verbs: []string{"patch"}, APIGroups: []string{"*"}, Resources: []string{"*"}},
+			{Verbs: []string{"approve"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}}},
+	}
+	user := func(i int) string { return fmt.Sprintf("%s-u%d", tag, i) }
+	for i, tc := range cases {
+		for j, rules := range tc.roles {
+			name := fmt.Sprintf("%s-%d-%d", tag, i, j)
+			if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+				Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user(i)}},
+				RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name}}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tag}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitForAuthorizer(t, cs, tag, tag)
+
+	p := NewPolicy(liveSnapshot(t, c), Options{})
+	perm := PermissionByID("approve-csr")
+	approvals := 0
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			csr := clientCSR(t, cs, fmt.Sprintf("%s-%d", tag, i))
+			csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
+				Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "Test", Message: "approved by " + user(i)})
+			cfg := rest.CopyConfig(c.Admin)
+			cfg.Impersonate = rest.ImpersonationConfig{UserName: user(i), Groups: []string{"system:authenticated"}}
+			csrs := kubernetes.NewForConfigOrDie(cfg).CertificatesV1().CertificateSigningRequests()
+			// Approving takes an update or a patch of the approval subresource: try both.
+			_, err := csrs.UpdateApproval(ctx, csr.Name, csr, metav1.UpdateOptions{})
+			if apierrors.IsForbidden(err) {
+				t.Logf("update: %v", err)
+				patch, _ := json.Marshal(map[string]any{"status": map[string]any{"conditions": csr.Status.Conditions}})
+				_, err = csrs.Patch(ctx, csr.Name, types.MergePatchType, patch, metav1.PatchOptions{}, "approval")
+				if err != nil {
+					t.Logf("patch: %v", err)
+				}
+			}
+			if err != nil && !apierrors.IsForbidden(err) {
+				t.Fatalf("approving as %s: %v", user(i), err)
+			}
+			server := err == nil
+			if server {
+				approvals++
+			}
+			u := User{Name: user(i), Groups: []string{"system:authenticated"}}
+			ours := perm.Usable(p, u) && slices.ContainsFunc(p.Grants(u), func(g Grant) bool { return len(perm.Allows(&g.Rule, g.Binding.ClusterWide())) > 0 })
+			if ours != server {
+				t.Errorf("the API server approved=%v (%v); Redoubt's approve-csr holds=%v", server, err, ours)
+			}
+		})
+	}
+	if approvals == 0 || approvals == len(cases) {
+		t.Errorf("%d of %d approvals went through: the cases do not exercise both answers", approvals, len(cases))
+	}
+}
+
+// clientCSR creates a certificate signing request for the kube-apiserver-client signer, with a
+// fresh key, and returns it as the API server stored it.
+func clientCSR(t *testing.T, cs kubernetes.Interface, name string) *certificatesv1.CertificateSigningRequest {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(crand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: name, Organization: []string{"developers"}}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr := &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: certificatesv1.CertificateSigningRequestSpec{Request: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
+			SignerName: certificatesv1.KubeAPIServerClientSignerName, Usages: []certificatesv1.KeyUsage{certificatesv1.UsageClientAuth}}}
+	got, err := cs.CertificatesV1().CertificateSigningRequests().Create(t.Context(), csr, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

@@ -132,6 +132,18 @@ func appliesTo(u User, s rbacv1.Subject, b *Binding) bool {
 	return false
 }
 
+// SubjectUser is the identity a binding's subject stands for, as far as bindings can tell: a
+// user by name, a service account with its groups, a group as a member with no other group.
+func SubjectUser(s rbacv1.Subject, b *Binding) User {
+	switch s.Kind {
+	case rbacv1.GroupKind:
+		return User{Groups: []string{s.Name}}
+	case rbacv1.ServiceAccountKind:
+		return ServiceAccountUser(subjectNamespace(s, b), s.Name)
+	}
+	return User{Name: s.Name}
+}
+
 // applicable reports whether a binding can allow a request in the given namespace: a
 // ClusterRoleBinding anywhere, a RoleBinding only for namespaced requests in its namespace.
 func applicable(b *Binding, namespace string, nonResource bool) bool {

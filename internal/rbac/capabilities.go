@@ -41,6 +41,20 @@ type Permission struct {
 	Class    Capability
 	Summary  string
 	Requests []Request
+	// AlsoNeeds, when set, are requests of which the holder must also be allowed one (through
+	// any binding) for Requests to achieve anything: an admission plugin asks the authorizer for
+	// them after it allowed the request itself.
+	AlsoNeeds []Request
+}
+
+// signerApproval is what the CertificateApproval admission plugin asks before it lets an
+// update of certificatesigningrequests/approval through: approve on the CSR's signer, by its
+// name or its domain's wildcard (plugin/pkg/admission/certificates, IsAuthorizedForSignerName).
+// The signers listed are those whose certificates the API server trusts as identities.
+var signerApproval = []Request{
+	{Verb: "approve", APIGroup: "certificates.k8s.io", Resource: "signers", Name: "kubernetes.io/kube-apiserver-client"},
+	{Verb: "approve", APIGroup: "certificates.k8s.io", Resource: "signers", Name: "kubernetes.io/kube-apiserver-client-kubelet"},
+	{Verb: "approve", APIGroup: "certificates.k8s.io", Resource: "signers", Name: "kubernetes.io/*"},
 }
 
 func reqs(verbs []string, group string, resources ...string) []Request {
@@ -75,7 +89,7 @@ var Permissions = []Permission{
 	{ID: "serviceaccount-token", Class: Escalate, Summary: "create service account tokens",
 		Requests: reqs([]string{"create"}, "", "serviceaccounts/token")},
 	{ID: "approve-csr", Class: Escalate, Summary: "approve certificate signing requests",
-		Requests: reqs([]string{"update", "patch"}, "certificates.k8s.io", "certificatesigningrequests/approval")},
+		Requests: reqs([]string{"update", "patch"}, "certificates.k8s.io", "certificatesigningrequests/approval"), AlsoNeeds: signerApproval},
 	{ID: "webhook-config-write", Class: Escalate, Summary: "write admission webhook configurations",
 		Requests: reqs(slices.Concat(write, []string{"delete"}), "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "validatingwebhookconfigurations")},
 	{ID: "node-proxy", Class: NodeAccess, Summary: "reach kubelets through nodes/proxy",
@@ -121,6 +135,23 @@ func (p *Permission) Allows(rule *rbacv1.PolicyRule, clusterWide bool) []Request
 	return out
 }
 
+// Usable reports whether the user is also allowed what the permission needs beyond its
+// Requests (AlsoNeeds), through any binding; permissions that need nothing more are usable.
+func (p *Permission) Usable(pol *Policy, u User) bool {
+	return len(p.AlsoNeeds) == 0 || len(p.UsableThrough(pol, u)) > 0
+}
+
+// UsableThrough returns the requests of AlsoNeeds the user is allowed.
+func (p *Permission) UsableThrough(pol *Policy, u User) []Request {
+	var out []Request
+	for _, r := range p.AlsoNeeds {
+		if pol.Authorize(u, r).Allowed {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // IsClusterAdmin reports whether a rule allows every verb on every resource of every group.
 func IsClusterAdmin(rule *rbacv1.PolicyRule) bool {
 	return slices.Contains(rule.Verbs, rbacv1.VerbAll) && slices.Contains(rule.APIGroups, rbacv1.APIGroupAll) &&
@@ -160,6 +191,10 @@ func (p *Policy) CapabilitiesOf(u User) []Reach {
 		byClass[c].Via = append(byClass[c].Via, g)
 		scopes[c][g.Scope()] = true
 	}
+	usable := make([]bool, len(Permissions))
+	for i := range Permissions {
+		usable[i] = Permissions[i].Usable(p, u)
+	}
 	for _, g := range p.Grants(u) {
 		if slices.Contains(u.Groups, MastersGroup) {
 			break
@@ -168,7 +203,7 @@ func (p *Policy) CapabilitiesOf(u User) []Reach {
 			add(ClusterAdmin, g)
 		}
 		for i := range Permissions {
-			if len(Permissions[i].Allows(&g.Rule, g.Binding.ClusterWide())) > 0 {
+			if usable[i] && len(Permissions[i].Allows(&g.Rule, g.Binding.ClusterWide())) > 0 {
 				add(Permissions[i].Class, g)
 			}
 		}

@@ -21,6 +21,9 @@ type Options struct {
 	Width int
 	// ShowSuppressed lists suppressed findings in the table too.
 	ShowSuppressed bool
+	// PolicyFile is the policy file the run used, if any: SARIF locates findings that have no
+	// file of their own there when nothing closer is known.
+	PolicyFile string
 }
 
 // Formats lists the output formats of `redoubt scan`.

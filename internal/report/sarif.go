@@ -10,6 +10,7 @@ import (
 
 	"redoubt.dev/redoubt/internal/audit"
 	"redoubt.dev/redoubt/internal/finding"
+	"redoubt.dev/redoubt/internal/inventory"
 )
 
 // The subset of SARIF 2.1.0 that Redoubt writes, shaped as GitHub code scanning reads it.
@@ -132,6 +133,7 @@ func SARIF(w io.Writer, r *audit.Result, opts Options) error {
 		Invocations: []sarifInvocation{{ExecutionSuccessful: len(r.Problems) == 0}},
 	}
 	index := map[string]int{}
+	fallback := newSARIFFallback(r.Snapshot, opts.PolicyFile)
 	for _, f := range r.Findings {
 		i, ok := index[f.Check]
 		if !ok {
@@ -142,7 +144,7 @@ func SARIF(w io.Writer, r *audit.Result, opts Options) error {
 		res := sarifResult{
 			RuleID: f.Check, RuleIndex: i, Level: sarifLevel(f.Severity),
 			Message:             sarifText{Text: f.Resource.String() + ": " + f.Message},
-			Locations:           []sarifLocation{sarifLocationFor(f)},
+			Locations:           []sarifLocation{sarifLocationFor(f, fallback)},
 			PartialFingerprints: map[string]string{"redoubtFinding/v1": fingerprint(f)},
 			Properties:          map[string]any{"severity": f.Severity.String(), "resource": f.Resource},
 		}
@@ -207,16 +209,131 @@ func ruleName(id string) string {
 	return b.String()
 }
 
-func sarifLocationFor(f finding.Finding) sarifLocation {
+// sarifLocationFor gives every result a physical location, as GitHub code scanning needs one
+// to keep a result: the finding's own file and line; else the manifest that puts objects in its
+// namespace (a namespace no Namespace object declares); else the image it is about; else the
+// cluster's address, the node's first configuration file (or its filesystem), the policy file
+// or the path scanned.
+func sarifLocationFor(f finding.Finding, fb *sarifFallback) sarifLocation {
 	loc := sarifLocation{LogicalLocations: []sarifLogical{{
 		Name: f.Resource.Name, FullyQualifiedName: f.Resource.String(), Kind: "resource"}}}
-	if f.Location.File != "" {
-		loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(f.Location.File)}}
-		if f.Location.Line > 0 {
-			loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Location.Line}
+	file, line := f.Location.File, f.Location.Line
+	uri := ""
+	if file == "" && f.Resource.Namespace != "" {
+		if o, ok := fb.byNamespace[f.Resource.Namespace]; ok {
+			file, line = o.File, o.Line
 		}
 	}
+	switch {
+	case file != "":
+		uri = fileURI(file)
+	case f.Location.Image != "":
+		uri = imageURI(f.Location.Image)
+	default:
+		uri, line = fb.last, 0
+	}
+	if uri == "" {
+		return loc
+	}
+	loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri}}
+	if line > 0 {
+		loc.PhysicalLocation.Region = &sarifRegion{StartLine: line}
+	}
 	return loc
+}
+
+// sarifFallback holds the locations of a run that findings without a file of their own fall
+// back on.
+type sarifFallback struct {
+	// byNamespace is, per namespace, its Namespace object's origin or else the first object
+	// read in it (by file, then line).
+	byNamespace map[string]inventory.Origin
+	// last is the run's artifact: the cluster's address, the policy file, the first path.
+	last string
+}
+
+func newSARIFFallback(s *inventory.Snapshot, policyFile string) *sarifFallback {
+	fb := &sarifFallback{byNamespace: map[string]inventory.Origin{}}
+	if s == nil {
+		if policyFile != "" {
+			fb.last = fileURI(policyFile)
+		}
+		return fb
+	}
+	declared := map[string]bool{}
+	for _, n := range s.Namespaces {
+		if !n.Implied && n.Origin.File != "" {
+			fb.byNamespace[n.Name] = n.Origin
+			declared[n.Name] = true
+		}
+	}
+	add := func(ns string, o inventory.Origin) {
+		if ns == "" || o.File == "" || declared[ns] {
+			return
+		}
+		if cur, ok := fb.byNamespace[ns]; !ok || o.File < cur.File || (o.File == cur.File && o.Line < cur.Line) {
+			fb.byNamespace[ns] = o
+		}
+	}
+	for _, w := range s.Workloads {
+		add(w.Namespace, w.Origin)
+	}
+	for _, x := range s.Pods {
+		add(x.Namespace, x.Origin)
+	}
+	for _, x := range s.Services {
+		add(x.Namespace, x.Origin)
+	}
+	for _, x := range s.Ingresses {
+		add(x.Namespace, x.Origin)
+	}
+	for _, x := range s.NetworkPolicies {
+		add(x.Namespace, x.Origin)
+	}
+	for _, x := range s.ServiceAccounts {
+		add(x.Namespace, x.Origin)
+	}
+	for _, x := range s.Roles {
+		add(x.Namespace, x.Origin)
+	}
+	for _, x := range s.RoleBindings {
+		add(x.Namespace, x.Origin)
+	}
+	for _, x := range s.Secrets {
+		add(x.Namespace, x.Origin)
+	}
+	for _, x := range s.ConfigMaps {
+		add(x.Namespace, x.Origin)
+	}
+	for _, x := range s.Others {
+		add(x.Namespace, x.Origin)
+	}
+	switch {
+	case s.Source.Server != "":
+		fb.last = s.Source.Server
+	case s.Source.Kind == inventory.SourceNode:
+		// A node audit: the first configuration file read, else the node's filesystem.
+		fb.last = "file:///"
+		for _, c := range s.Components {
+			if c.Origin.File != "" {
+				fb.last = fileURI(c.Origin.File)
+				break
+			}
+		}
+	case policyFile != "":
+		fb.last = fileURI(policyFile)
+	case len(s.Source.Paths) > 0 && s.Source.Kind == inventory.SourceManifests:
+		fb.last = fileURI(s.Source.Paths[0])
+	case len(s.Source.Paths) > 0:
+		fb.last = imageURI(s.Source.Paths[0])
+	}
+	return fb
+}
+
+// imageURI turns an image reference into a relative URI reference: the colons and at signs
+// of tags and digests are escaped, so that "nginx:1.25" does not read as a URI scheme.
+func imageURI(ref string) string {
+	return strings.NewReplacer("%", "%25", ":", "%3A", "@", "%40", " ", "%20").Replace(ref)
 }
 
 // fileURI turns a path into a SARIF artifact URI: relative paths stay relative (GitHub resolves

@@ -34,11 +34,11 @@ func benchPackages(b *testing.B, files []string) []Package {
 			if a.Package.Name == "stdlib" || a.Package.Name == "toolchain" {
 				old, recent = "go1.20.1", "go1.26.8"
 			}
-			pkgs = append(pkgs, Package{"Go", a.Package.Name, old}, Package{"Go", a.Package.Name, recent})
+			pkgs = append(pkgs, Package{Ecosystem: "Go", Name: a.Package.Name, Version: old}, Package{Ecosystem: "Go", Name: a.Package.Name, Version: recent})
 		}
 	}
-	pkgs = append(pkgs, Package{"Debian:12", "curl", "7.88.1-10+deb12u5"}, Package{"Debian:12", "openssl", "3.0.17-1~deb12u2"},
-		Package{"Debian:12", "perl", "5.36.0-7+deb12u3"}, Package{"npm", "lodash", "4.17.15"}, Package{"npm", "minimist", "1.2.5"})
+	pkgs = append(pkgs, Package{Ecosystem: "Debian:12", Name: "curl", Version: "7.88.1-10+deb12u5"}, Package{Ecosystem: "Debian:12", Name: "openssl", Version: "3.0.17-1~deb12u2"},
+		Package{Ecosystem: "Debian:12", Name: "perl", Version: "5.36.0-7+deb12u3"}, Package{Ecosystem: "npm", Name: "lodash", Version: "4.17.15"}, Package{Ecosystem: "npm", Name: "minimist", Version: "1.2.5"})
 	if f, err := os.Open("/var/lib/dpkg/status"); err == nil {
 		defer f.Close()
 		sc := bufio.NewScanner(f)
@@ -50,7 +50,7 @@ func benchPackages(b *testing.B, files []string) []Package {
 				name = v
 			}
 			if v, ok := strings.CutPrefix(line, "Version: "); ok && name != "" {
-				pkgs = append(pkgs, Package{"Debian:12", name, v})
+				pkgs = append(pkgs, Package{Ecosystem: "Debian:12", Name: name, Version: v})
 				name = ""
 			}
 		}

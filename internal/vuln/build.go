@@ -174,6 +174,7 @@ func (b *builder) addRecord(ctx context.Context, r *Record) error {
 		}
 		d.Rating = rate(a.Severity, a.DatabaseSpecific, a.EcosystemSpecific)
 		eco := normalizeEcosystem(a.Package.Ecosystem)
+		d.Platforms = platformsOf(Ecosystem(eco), a.EcosystemSpecific)
 		if _, err := b.ins.affected.ExecContext(ctx, row, eco, normalizeName(eco, a.Package.Name), encodeJSON(d)); err != nil {
 			return err
 		}

@@ -78,7 +78,7 @@ func TestKillMidUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reader.Close()
-	lodash := []Package{{"npm", "lodash", "4.17.15"}, {"Go", "golang.org/x/text", "v0.3.0"}}
+	lodash := []Package{{Ecosystem: "npm", Name: "lodash", Version: "4.17.15"}, {Ecosystem: "Go", Name: "golang.org/x/text", Version: "v0.3.0"}}
 	checkOld := func(when string) {
 		t.Helper()
 		for _, d := range []*DB{reader, mustOpen(t, dir)} {

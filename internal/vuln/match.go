@@ -156,6 +156,9 @@ func (d *DB) Match(ctx context.Context, pkgs []Package) ([]Match, error) {
 				verrs = append(verrs, &VersionError{Index: i, Package: pkgs[i], Err: err})
 			}
 			for _, c := range cands {
+				if !affectsPlatform(c.d.Platforms, pkgs[i].OS, pkgs[i].Arch) {
+					continue
+				}
 				v := evaluate(installed, &c.d, eco, sem)
 				if v.affected {
 					perPkg[i] = append(perPkg[i], matchedRecord{row: c.row, fixed: v.fixed, unfixed: v.fixed == "", rating: c.d.Rating})

@@ -40,16 +40,16 @@ func cmpOr(s, d string) string {
 func TestMatchRealGoAndGHSA(t *testing.T) {
 	d := buildDB(t, map[string][]string{"Go": goVulnDBFiles(t), "npm": ghsaFiles(t)})
 	pkgs := []Package{
-		0: {"npm", "lodash", "4.17.15"},
-		1: {"npm", "lodash", "4.17.20"},
-		2: {"npm", "lodash", "4.17.21"},
-		3: {"npm", "minimist", "1.2.5"},
-		4: {"npm", "minimist", "0.2.3"},
-		5: {"npm", "minimist", "0.2.4"},
-		6: {"npm", "lodash-es", "4.17.15"},
-		7: {"Go", "golang.org/x/text", "v0.3.0"},
-		8: {"Go", "stdlib", "go1.18.2"},
-		9: {"Go", "golang.org/x/net", "v0.0.0-20190620200207-3b0461eec859"},
+		0: {Ecosystem: "npm", Name: "lodash", Version: "4.17.15"},
+		1: {Ecosystem: "npm", Name: "lodash", Version: "4.17.20"},
+		2: {Ecosystem: "npm", Name: "lodash", Version: "4.17.21"},
+		3: {Ecosystem: "npm", Name: "minimist", Version: "1.2.5"},
+		4: {Ecosystem: "npm", Name: "minimist", Version: "0.2.3"},
+		5: {Ecosystem: "npm", Name: "minimist", Version: "0.2.4"},
+		6: {Ecosystem: "npm", Name: "lodash-es", Version: "4.17.15"},
+		7: {Ecosystem: "Go", Name: "golang.org/x/text", Version: "v0.3.0"},
+		8: {Ecosystem: "Go", Name: "stdlib", Version: "go1.18.2"},
+		9: {Ecosystem: "Go", Name: "golang.org/x/net", Version: "v0.0.0-20190620200207-3b0461eec859"},
 	}
 	ms, err := d.Match(context.Background(), pkgs)
 	if err != nil {
@@ -128,7 +128,7 @@ func TestMatchRealDebian(t *testing.T) {
 	}
 	var pkgs []Package
 	for _, c := range cases {
-		pkgs = append(pkgs, Package{"Debian:12", c.source, c.installed})
+		pkgs = append(pkgs, Package{Ecosystem: "Debian:12", Name: c.source, Version: c.installed})
 	}
 	ms, err := d.Match(context.Background(), pkgs)
 	if err != nil {
@@ -157,7 +157,7 @@ func TestMatchRealDebian(t *testing.T) {
 		}
 	}
 	// The newest version has nothing left, and an older release's ecosystem has no data.
-	ms, err = d.Match(context.Background(), []Package{{"Debian:11", "curl", "7.74.0-1.3+deb11u1"}, {"Debian:12", "curl", "7.88.1-10+deb12u15"}})
+	ms, err = d.Match(context.Background(), []Package{{Ecosystem: "Debian:11", Name: "curl", Version: "7.74.0-1.3+deb11u1"}, {Ecosystem: "Debian:12", Name: "curl", Version: "7.88.1-10+deb12u15"}})
 	if err != nil || len(ms) != 0 {
 		t.Errorf("curl u15 and Debian 11: %v %v", ms, err)
 	}
@@ -215,13 +215,13 @@ func expectedFromChangelog(t *testing.T, glob, installed string) map[string]stri
 func TestEcosystemWithoutDataDoesNotStopOthers(t *testing.T) {
 	d := buildDB(t, map[string][]string{"npm": ghsaFiles(t)})
 	pkgs := []Package{
-		{"Alpine:v3.20", "busybox", "1.36.1-r29"},
-		{"crates.io", "smallvec", "0.6.0"},
-		{"Unknown Ecosystem", "x", "1"},
-		{"npm", "lodash", "not a version at all ~~"},
-		{"npm", "lodash", "4.17.15"},
-		{"PyPI", "requests", "2.0.0"},
-		{"npm", "minimist", "1.2.5"},
+		{Ecosystem: "Alpine:v3.20", Name: "busybox", Version: "1.36.1-r29"},
+		{Ecosystem: "crates.io", Name: "smallvec", Version: "0.6.0"},
+		{Ecosystem: "Unknown Ecosystem", Name: "x", Version: "1"},
+		{Ecosystem: "npm", Name: "lodash", Version: "not a version at all ~~"},
+		{Ecosystem: "npm", Name: "lodash", Version: "4.17.15"},
+		{Ecosystem: "PyPI", Name: "requests", Version: "2.0.0"},
+		{Ecosystem: "npm", Name: "minimist", Version: "1.2.5"},
 	}
 	ms, err := d.Match(context.Background(), pkgs)
 	var verr *VersionError
@@ -262,32 +262,32 @@ func TestRangeSemantics(t *testing.T) {
 		pkg  Package
 		want []string
 	}{
-		{Package{"PyPI", "last-affected-pkg", "1.4"}, []string{"TEST-LAST - medium"}},
-		{Package{"PyPI", "LAST_affected.pkg", "1.4.0"}, []string{"TEST-LAST - medium"}},
-		{Package{"PyPI", "last-affected-pkg", "1.4.1"}, nil},
-		{Package{"PyPI", "last-affected-pkg", "0.9"}, nil},
-		{Package{"npm", "limited", "1.9.9"}, []string{"TEST-LIMIT - medium"}},
-		{Package{"npm", "limited", "2.0.0"}, nil},
-		{Package{"npm", "multi", "0.9.0"}, nil},
-		{Package{"npm", "multi", "1.0.1"}, []string{"TEST-MULTI 1.0.2 medium"}},
-		{Package{"npm", "multi", "1.0.2"}, nil},
-		{Package{"npm", "multi", "3.2.4"}, []string{"TEST-MULTI 3.2.5 medium"}},
-		{Package{"npm", "multi", "3.2.5"}, nil},
-		{Package{"PyPI", "listed", "2.5.0"}, []string{"TEST-VERSIONS - medium"}},
-		{Package{"PyPI", "listed", "2.4"}, nil},
-		{Package{"npm", "gitonly", "1.0.0"}, nil},
-		{Package{"Debian:12", "tilde", "1:2.0~rc1-1"}, []string{"TEST-DEB 1:2.0-1 medium", "TEST-UNFIXED - medium"}},
-		{Package{"Debian:12.4", "tilde", "1:2.0~rc0-1"}, []string{"TEST-DEB 1:2.0-1 medium"}},
-		{Package{"Debian:12", "tilde", "2.5-1"}, []string{"TEST-DEB 1:2.0-1 medium"}}, // epoch 0 < epoch 1
-		{Package{"Debian:12", "tilde", "1:2.0-1"}, []string{"TEST-UNFIXED - medium"}},
-		{Package{"Alpine:3.20.3", "apk-pkg", "1.2.3-r3"}, []string{"TEST-ALPINE 1.2.3-r4 medium"}},
-		{Package{"Alpine:v3.20", "apk-pkg", "1.2.3_rc1-r9"}, []string{"TEST-ALPINE 1.2.3-r4 medium"}},
-		{Package{"Alpine:v3.20", "apk-pkg", "1.2.3-r4"}, nil},
-		{Package{"Alpine:v3.19", "apk-pkg", "1.0-r0"}, nil},
-		{Package{"Ubuntu:22.04", "ubu", "2.0-1"}, []string{"TEST-UBUNTU 2.0-1ubuntu1 medium"}},
-		{Package{"Maven", "org.example:lib", "1.9"}, []string{"TEST-PKGSEV 2.0.0 low"}},
-		{Package{"Go", "example.com/pre", "v1.2.0-rc.1"}, []string{"TEST-SEMVER-PRE 1.2.0 medium"}},
-		{Package{"Go", "example.com/pre", "v1.1.9"}, nil},
+		{Package{Ecosystem: "PyPI", Name: "last-affected-pkg", Version: "1.4"}, []string{"TEST-LAST - medium"}},
+		{Package{Ecosystem: "PyPI", Name: "LAST_affected.pkg", Version: "1.4.0"}, []string{"TEST-LAST - medium"}},
+		{Package{Ecosystem: "PyPI", Name: "last-affected-pkg", Version: "1.4.1"}, nil},
+		{Package{Ecosystem: "PyPI", Name: "last-affected-pkg", Version: "0.9"}, nil},
+		{Package{Ecosystem: "npm", Name: "limited", Version: "1.9.9"}, []string{"TEST-LIMIT - medium"}},
+		{Package{Ecosystem: "npm", Name: "limited", Version: "2.0.0"}, nil},
+		{Package{Ecosystem: "npm", Name: "multi", Version: "0.9.0"}, nil},
+		{Package{Ecosystem: "npm", Name: "multi", Version: "1.0.1"}, []string{"TEST-MULTI 1.0.2 medium"}},
+		{Package{Ecosystem: "npm", Name: "multi", Version: "1.0.2"}, nil},
+		{Package{Ecosystem: "npm", Name: "multi", Version: "3.2.4"}, []string{"TEST-MULTI 3.2.5 medium"}},
+		{Package{Ecosystem: "npm", Name: "multi", Version: "3.2.5"}, nil},
+		{Package{Ecosystem: "PyPI", Name: "listed", Version: "2.5.0"}, []string{"TEST-VERSIONS - medium"}},
+		{Package{Ecosystem: "PyPI", Name: "listed", Version: "2.4"}, nil},
+		{Package{Ecosystem: "npm", Name: "gitonly", Version: "1.0.0"}, nil},
+		{Package{Ecosystem: "Debian:12", Name: "tilde", Version: "1:2.0~rc1-1"}, []string{"TEST-DEB 1:2.0-1 medium", "TEST-UNFIXED - medium"}},
+		{Package{Ecosystem: "Debian:12.4", Name: "tilde", Version: "1:2.0~rc0-1"}, []string{"TEST-DEB 1:2.0-1 medium"}},
+		{Package{Ecosystem: "Debian:12", Name: "tilde", Version: "2.5-1"}, []string{"TEST-DEB 1:2.0-1 medium"}}, // epoch 0 < epoch 1
+		{Package{Ecosystem: "Debian:12", Name: "tilde", Version: "1:2.0-1"}, []string{"TEST-UNFIXED - medium"}},
+		{Package{Ecosystem: "Alpine:3.20.3", Name: "apk-pkg", Version: "1.2.3-r3"}, []string{"TEST-ALPINE 1.2.3-r4 medium"}},
+		{Package{Ecosystem: "Alpine:v3.20", Name: "apk-pkg", Version: "1.2.3_rc1-r9"}, []string{"TEST-ALPINE 1.2.3-r4 medium"}},
+		{Package{Ecosystem: "Alpine:v3.20", Name: "apk-pkg", Version: "1.2.3-r4"}, nil},
+		{Package{Ecosystem: "Alpine:v3.19", Name: "apk-pkg", Version: "1.0-r0"}, nil},
+		{Package{Ecosystem: "Ubuntu:22.04", Name: "ubu", Version: "2.0-1"}, []string{"TEST-UBUNTU 2.0-1ubuntu1 medium"}},
+		{Package{Ecosystem: "Maven", Name: "org.example:lib", Version: "1.9"}, []string{"TEST-PKGSEV 2.0.0 low"}},
+		{Package{Ecosystem: "Go", Name: "example.com/pre", Version: "v1.2.0-rc.1"}, []string{"TEST-SEMVER-PRE 1.2.0 medium"}},
+		{Package{Ecosystem: "Go", Name: "example.com/pre", Version: "v1.1.9"}, nil},
 	}
 	for _, tc := range tests {
 		ms, err := d.Match(context.Background(), []Package{tc.pkg})
@@ -324,7 +324,7 @@ func TestAliasMerging(t *testing.T) {
 			rec("GHSA-dddd-eeee-ffff", `"aliases":["CVE-2099-2000","GO-2099-0002"],"database_specific":{"severity":"HIGH"},"affected":[{"package":{"ecosystem":"PyPI","name":"other"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}]`),
 		),
 	})
-	ms, err := d.Match(context.Background(), []Package{{"Go", "example.com/m", "v1.1.0"}})
+	ms, err := d.Match(context.Background(), []Package{{Ecosystem: "Go", Name: "example.com/m", Version: "v1.1.0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,7 @@ func TestAliasMerging(t *testing.T) {
 	if ms[2].SeveritySource != "unrated" || ms[2].Severity != finding.Medium || !slices.Equal(ms[2].Aliases, []string{"CVE-2099-3000", "CVE-2099-3001"}) {
 		t.Errorf("two CVEs keep the record ID: %+v", ms[2])
 	}
-	if v := ms[0].Vulnerability(Package{"Go", "example.com/m", "v1.1.0"}); !v.Fixable || v.FixedVersion != "1.3.0" || v.ID != "CVE-2099-1000" {
+	if v := ms[0].Vulnerability(Package{Ecosystem: "Go", Name: "example.com/m", Version: "v1.1.0"}); !v.Fixable || v.FixedVersion != "1.3.0" || v.ID != "CVE-2099-1000" {
 		t.Errorf("Vulnerability: %+v", v)
 	}
 }
@@ -350,7 +350,7 @@ func TestAliasMerging(t *testing.T) {
 // TestConcurrentMatch: one DB serves many scans at once (the server scans images in parallel).
 func TestConcurrentMatch(t *testing.T) {
 	d := buildDB(t, map[string][]string{"Go": goVulnDBFiles(t), "npm": ghsaFiles(t)})
-	pkgs := []Package{{"npm", "lodash", "4.17.15"}, {"Go", "golang.org/x/text", "v0.3.0"}, {"Go", "stdlib", "go1.20.1"}}
+	pkgs := []Package{{Ecosystem: "npm", Name: "lodash", Version: "4.17.15"}, {Ecosystem: "Go", Name: "golang.org/x/text", Version: "v0.3.0"}, {Ecosystem: "Go", Name: "stdlib", Version: "go1.20.1"}}
 	want, err := d.Match(context.Background(), pkgs)
 	if err != nil {
 		t.Fatal(err)

@@ -263,6 +263,9 @@ type affectedData struct {
 	Ranges   []Range  `json:"r,omitempty"`
 	Versions []string `json:"v,omitempty"`
 	Rating   *rating  `json:"s,omitempty"`
+	// Platforms limit the entry to some platforms (nil: every one); see platformsOf. Databases
+	// built before the field existed have none and match every platform.
+	Platforms []Platform `json:"p,omitempty"`
 }
 
 func encodeJSON(v any) string {

@@ -83,7 +83,7 @@ func TestUpdateFromHTTPMirror(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	ms, err := d.Match(context.Background(), []Package{{"Go", "golang.org/x/text", "v0.3.0"}})
+	ms, err := d.Match(context.Background(), []Package{{Ecosystem: "Go", Name: "golang.org/x/text", Version: "v0.3.0"}})
 	if err != nil || len(ms) < 3 {
 		t.Errorf("Go data after the npm update: %d matches, %v", len(ms), err)
 	}
@@ -108,7 +108,7 @@ func TestUpdateEscapesEcosystemNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	ms, err := d.Match(context.Background(), []Package{{"Red Hat:enterprise_linux:9::baseos", "openssl", "1:3.0.7-24.el9"}})
+	ms, err := d.Match(context.Background(), []Package{{Ecosystem: "Red Hat:enterprise_linux:9::baseos", Name: "openssl", Version: "1:3.0.7-24.el9"}})
 	if err != nil || len(ms) != 1 || ms[0].Fixed != "1:3.0.7-25.el9_3" {
 		t.Errorf("RPM match: %+v %v", ms, err)
 	}
@@ -249,7 +249,7 @@ func TestBundleRoundTrip(t *testing.T) {
 	}
 	b, _ := Open(dst)
 	defer b.Close()
-	pkgs := []Package{{"Go", "golang.org/x/text", "v0.3.0"}, {"npm", "lodash", "4.17.15"}}
+	pkgs := []Package{{Ecosystem: "Go", Name: "golang.org/x/text", Version: "v0.3.0"}, {Ecosystem: "npm", Name: "lodash", Version: "4.17.15"}}
 	ma, _ := a.Match(context.Background(), pkgs)
 	mb, _ := b.Match(context.Background(), pkgs)
 	if len(ma) != len(mb) || len(ma) < 5 {

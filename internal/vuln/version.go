@@ -18,6 +18,11 @@ type Package struct {
 	Ecosystem string `json:"ecosystem"`
 	Name      string `json:"name"`
 	Version   string `json:"version,omitempty"`
+	// OS and Arch are the platform the package was built for, in Go's GOOS and GOARCH names,
+	// when known: records limited to other platforms (a Windows-only Go vulnerability) do not
+	// match it. Empty matches records of every platform.
+	OS   string `json:"os,omitempty"`
+	Arch string `json:"arch,omitempty"`
 }
 
 // Ecosystem returns the ecosystem without its release: "Debian" for "Debian:12".

@@ -38,7 +38,10 @@ type Package struct {
 	// packages are published against source packages.
 	Source        string `json:"source,omitempty"`
 	SourceVersion string `json:"sourceVersion,omitempty"`
-	Arch          string `json:"arch,omitempty"`
+	// Arch is the package's architecture as its database names it (dpkg, apk, RPM) or, for Go
+	// binaries, GOARCH; OS is GOOS for Go binaries.
+	Arch string `json:"arch,omitempty"`
+	OS   string `json:"os,omitempty"`
 	// Path is the file the package was found in: a database, a manifest, a binary or an archive
 	// (nested archives are joined with "!/").
 	Path string `json:"path"`

@@ -10,7 +10,8 @@ import (
 
 // GoBinary reads the module build information Go embeds in every binary (debug/buildinfo): the
 // main module, every dependency (replacements applied) and the toolchain version, reported as the
-// package "stdlib" because vulnerabilities in the standard library are published that way.
+// package "stdlib" because vulnerabilities in the standard library are published that way. Each
+// package carries the binary's GOOS and GOARCH.
 type GoBinary struct{}
 
 // Name implements Extractor.
@@ -35,14 +36,25 @@ func (GoBinary) Extract(_ context.Context, f File) (Result, error) {
 		return Result{}, nil
 	}
 	var res Result
+	// The platform the binary was built for: Go vulnerabilities limited to other platforms (a
+	// Windows-only one in a Linux image) do not affect it.
+	var goos, goarch string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "GOOS":
+			goos = s.Value
+		case "GOARCH":
+			goarch = s.Value
+		}
+	}
 	add := func(path, version string) {
 		if path == "" || version == "" || version == "(devel)" {
 			return
 		}
-		res.Packages = append(res.Packages, Package{Name: path, Version: version, Type: TypeGo, Path: f.Path})
+		res.Packages = append(res.Packages, Package{Name: path, Version: version, Type: TypeGo, Path: f.Path, OS: goos, Arch: goarch})
 	}
 	if gv := goVersion(bi.GoVersion); gv != "" {
-		res.Packages = append(res.Packages, Package{Name: "stdlib", Version: gv, Type: TypeGo, Path: f.Path})
+		res.Packages = append(res.Packages, Package{Name: "stdlib", Version: gv, Type: TypeGo, Path: f.Path, OS: goos, Arch: goarch})
 	}
 	add(bi.Main.Path, bi.Main.Version)
 	for _, d := range bi.Deps {

@@ -23,6 +23,39 @@ type Pod struct {
 	Labels      map[string]string
 	Ports       []corev1.ContainerPort
 	HostNetwork bool
+	// NodeCIDRs hold the addresses of the nodes a host-network pod may run on (nil: unknown).
+	// Its traffic is theirs: an address peer matches it when it holds all of them, or, unknown,
+	// when it is a whole address family.
+	NodeCIDRs []netip.Prefix
+}
+
+// holdsNode reports whether address peers (cidrs, less excepts) match a host-network pod.
+func holdsNode(cidrs, except []netip.Prefix, nodes []netip.Prefix) bool {
+	if len(nodes) == 0 {
+		for _, c := range cidrs {
+			if c.Bits() == 0 && len(except) == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for _, n := range nodes {
+		held := false
+		for _, c := range cidrs {
+			if c.Addr().Is4() == n.Addr().Is4() && c.Bits() <= n.Bits() && c.Contains(n.Addr()) {
+				held = true
+			}
+		}
+		for _, x := range except {
+			if x.Overlaps(n) {
+				held = false
+			}
+		}
+		if !held {
+			return false
+		}
+	}
+	return true
 }
 
 // Endpoint is a pod or an address outside the cluster's pods.
@@ -180,6 +213,15 @@ func npPeers(policyNS string, peers []networkingv1.NetworkPolicyPeer, e Endpoint
 	for _, p := range peers {
 		if p.IPBlock != nil {
 			if e.Pod != nil {
+				if e.Pod.HostNetwork {
+					var except []netip.Prefix
+					for _, x := range p.IPBlock.Except {
+						except = append(except, netip.MustParsePrefix(x))
+					}
+					if holdsNode([]netip.Prefix{netip.MustParsePrefix(p.IPBlock.CIDR)}, except, e.Pod.NodeCIDRs) {
+						return true
+					}
+				}
 				continue
 			}
 			cidr := netip.MustParsePrefix(p.IPBlock.CIDR)
@@ -273,6 +315,16 @@ func anyPeer(peers []anpv1alpha1.AdminNetworkPolicyEgressPeer, e Endpoint) bool 
 				return true
 			}
 		case len(p.Networks) > 0:
+			if e.Pod != nil && e.Pod.HostNetwork {
+				var nets []netip.Prefix
+				for _, n := range p.Networks {
+					nets = append(nets, netip.MustParsePrefix(string(n)))
+				}
+				if holdsNode(nets, nil, e.Pod.NodeCIDRs) {
+					return true
+				}
+				continue
+			}
 			for _, n := range p.Networks {
 				cidr := netip.MustParsePrefix(string(n))
 				if e.Pod == nil && cidr.Contains(e.IP) {

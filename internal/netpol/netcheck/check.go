@@ -69,7 +69,7 @@ func Analyze(s *inventory.Snapshot, cfg *config.Config) (*netpol.Analysis, []fin
 	if cfg == nil {
 		cfg = config.Default()
 	}
-	a := netpol.Analyze(s, netpol.Options{PodCIDRs: cfg.Network.PodCIDRs})
+	a := netpol.Analyze(s, netpol.Options{PodCIDRs: cfg.Network.PodCIDRs, NodeCIDRs: cfg.Network.NodeCIDRs})
 	c := &Context{Snapshot: s, Analysis: a, Config: cfg}
 	checks := slices.Clone(registry)
 	slices.SortFunc(checks, func(x, y *check) int { return strings.Compare(x.rule.ID, y.rule.ID) })

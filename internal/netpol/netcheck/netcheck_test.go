@@ -75,6 +75,16 @@ func TestChecks(t *testing.T) {
 	api := deploy("shop", "api", "app: api", "registry.example/api:1")
 	other := deploy("tools", "shell", "app: shell", "registry.example/shell:1")
 	db := deploy("data", "db", "app: db", "registry.example/library/postgres:16")
+	hostDaemonSet := `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-exporter, namespace: shop}
+spec:
+  selector: {matchLabels: {app: node-exporter}}
+  template:
+    metadata: {labels: {app: node-exporter}}
+    spec:
+      hostNetwork: true
+      containers: [{name: c, image: registry.example/node-exporter:1}]`
 	tests := []struct {
 		check string
 		name  string
@@ -114,6 +124,9 @@ spec:
 		{"network-policy-selects-nothing", "a pod in another namespace does not count",
 			[]string{other, policy("shop", "shell", "  podSelector: {matchLabels: {app: shell}}")}, "",
 			[]string{`shop/NetworkPolicy/shell: its selector matches no workload of namespace shop: it protects nothing`}},
+		{"network-policy-selects-nothing", "a selector that matches only a hostNetwork DaemonSet",
+			[]string{app, hostDaemonSet, policy("shop", "node-exporter", "  podSelector: {matchLabels: {app: node-exporter}}")}, "",
+			[]string{`shop/NetworkPolicy/node-exporter: its selector matches only pods on the host's network (shop/node-exporter[DaemonSet]), which NetworkPolicy does not govern: it protects nothing`}},
 		{"network-policy-peer-matches-nothing", "namespace that does not exist, and pods that do not",
 			[]string{app, api, policy("shop", "web", `  podSelector: {matchLabels: {app: web}}
   ingress:
@@ -123,6 +136,12 @@ spec:
     - podSelector: {matchLabels: {app: api}}`)}, "",
 			[]string{`shop/NetworkPolicy/web: spec.ingress[0].from[0] namespaceSelector {kubernetes.io/metadata.name=ingress}: matches no workload`,
 				`shop/NetworkPolicy/web: spec.ingress[0].from[1] podSelector {app=apii}: matches no workload`}},
+		{"network-policy-peer-matches-nothing", "a peer that matches only a hostNetwork DaemonSet",
+			[]string{app, hostDaemonSet, policy("shop", "web", `  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from:
+    - podSelector: {matchLabels: {app: node-exporter}}`)}, "",
+			[]string{`shop/NetworkPolicy/web: spec.ingress[0].from[0] podSelector {app=node-exporter}: matches only pods on the host's network (shop/node-exporter[DaemonSet]), which selectors never match: their traffic is the node's, which an ipBlock holding the nodes' addresses admits`}},
 		{"network-policy-named-port-undefined", "a name the pods do not use",
 			[]string{app, policy("shop", "web", "  podSelector: {matchLabels: {app: web}}\n  ingress: [{ports: [{port: https}, {port: http}]}]")}, "",
 			[]string{`shop/NetworkPolicy/web: spec.ingress[0].ports[0]: no pod it applies to defines a TCP port named "https", so the entry allows nothing`}},
