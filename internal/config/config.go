@@ -124,8 +124,12 @@ func Default() *Config {
 	return &Config{PSSLevel: "restricted", MaxDatabaseAge: 7 * 24 * time.Hour, ReleaseCalendarMaxAge: 60 * 24 * time.Hour}
 }
 
-// Find returns the policy file that applies to a scan of these paths: .redoubt.yaml in the first
-// directory given (or beside the first file), or "" when there is none.
+// Find returns the policy file that applies to a scan of these paths, or "" when there is none:
+// the nearest .redoubt.yaml in the first path's directory (a file's own directory) or above it,
+// up to the root of the repository that holds it (the nearest directory with a .git entry), as
+// git and golangci-lint look for their files. So `scan examples/shop/web` keeps the policy of
+// examples/shop. Outside a repository only the path's own directory is looked in: a stray file
+// in a parent such as /tmp never applies by surprise.
 func Find(paths []string) string {
 	for _, p := range paths {
 		info, err := os.Stat(p)
@@ -136,9 +140,44 @@ func Find(paths []string) string {
 		if !info.IsDir() {
 			dir = filepath.Dir(p)
 		}
-		candidate := filepath.Join(dir, FileName)
-		if _, err := os.Stat(candidate); err == nil {
-			return candidate
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			continue
+		}
+		if found := findUp(abs); found != "" {
+			// Name the file as the user named the path: relative stays relative.
+			if !filepath.IsAbs(dir) {
+				if wd, err := os.Getwd(); err == nil {
+					if rel, err := filepath.Rel(wd, found); err == nil {
+						return rel
+					}
+				}
+			}
+			return found
+		}
+	}
+	return ""
+}
+
+// findUp looks for the policy file in dir, then in its parents up to the repository root.
+func findUp(dir string) string {
+	var candidates []string
+	for d := dir; ; {
+		candidates = append(candidates, filepath.Join(d, FileName))
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			break // the repository root: look no further
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			// No repository above: only the directory itself counts.
+			candidates = candidates[:1]
+			break
+		}
+		d = parent
+	}
+	for _, c := range candidates {
+		if info, err := os.Stat(c); err == nil && info.Mode().IsRegular() {
+			return c
 		}
 	}
 	return ""

@@ -24,6 +24,7 @@ var severityColor = map[finding.Severity]string{
 	finding.High:     "\x1b[1;31m",
 	finding.Medium:   "\x1b[33m",
 	finding.Low:      "\x1b[36m",
+	finding.Unknown:  "\x1b[37m",
 	finding.Info:     "\x1b[2m",
 }
 

@@ -69,7 +69,7 @@ func TestMatchRealGoAndGHSA(t *testing.T) {
 		}
 	}
 	// x/text v0.3.0: the three classic advisories, each merged with its GHSA and CVE.
-	for _, w := range []string{"CVE-2020-14040 0.3.3 medium", "CVE-2021-38561 0.3.7 medium", "CVE-2022-32149 0.3.8 medium"} {
+	for _, w := range []string{"CVE-2020-14040 0.3.3 unknown", "CVE-2021-38561 0.3.7 unknown", "CVE-2022-32149 0.3.8 unknown"} {
 		if !slices.Contains(got[7], w) {
 			t.Errorf("x/text v0.3.0: %q missing from %v", w, got[7])
 		}
@@ -87,10 +87,10 @@ func TestMatchRealGoAndGHSA(t *testing.T) {
 		}
 	}
 	// go1.18.2 has HTTP/2's GO-2022-0969, fixed in 1.18.6 on its own release line.
-	if !slices.Contains(got[8], "CVE-2022-27664 1.18.6 medium") {
+	if !slices.Contains(got[8], "CVE-2022-27664 1.18.6 unknown") {
 		t.Errorf("stdlib go1.18.2: CVE-2022-27664 fixed in 1.18.6 missing from %d matches", len(got[8]))
 	}
-	if !slices.Contains(got[9], "CVE-2022-27664 0.0.0-20220906165146-f3363e06e74c medium") {
+	if !slices.Contains(got[9], "CVE-2022-27664 0.0.0-20220906165146-f3363e06e74c unknown") {
 		t.Errorf("x/net pseudo-version: GO-2022-0969 missing: %v", got[9])
 	}
 	// Every x/text match must be one a record supports: check each against its record.
@@ -262,31 +262,31 @@ func TestRangeSemantics(t *testing.T) {
 		pkg  Package
 		want []string
 	}{
-		{Package{"PyPI", "last-affected-pkg", "1.4"}, []string{"TEST-LAST - medium"}},
-		{Package{"PyPI", "LAST_affected.pkg", "1.4.0"}, []string{"TEST-LAST - medium"}},
+		{Package{"PyPI", "last-affected-pkg", "1.4"}, []string{"TEST-LAST - unknown"}},
+		{Package{"PyPI", "LAST_affected.pkg", "1.4.0"}, []string{"TEST-LAST - unknown"}},
 		{Package{"PyPI", "last-affected-pkg", "1.4.1"}, nil},
 		{Package{"PyPI", "last-affected-pkg", "0.9"}, nil},
-		{Package{"npm", "limited", "1.9.9"}, []string{"TEST-LIMIT - medium"}},
+		{Package{"npm", "limited", "1.9.9"}, []string{"TEST-LIMIT - unknown"}},
 		{Package{"npm", "limited", "2.0.0"}, nil},
 		{Package{"npm", "multi", "0.9.0"}, nil},
-		{Package{"npm", "multi", "1.0.1"}, []string{"TEST-MULTI 1.0.2 medium"}},
+		{Package{"npm", "multi", "1.0.1"}, []string{"TEST-MULTI 1.0.2 unknown"}},
 		{Package{"npm", "multi", "1.0.2"}, nil},
-		{Package{"npm", "multi", "3.2.4"}, []string{"TEST-MULTI 3.2.5 medium"}},
+		{Package{"npm", "multi", "3.2.4"}, []string{"TEST-MULTI 3.2.5 unknown"}},
 		{Package{"npm", "multi", "3.2.5"}, nil},
-		{Package{"PyPI", "listed", "2.5.0"}, []string{"TEST-VERSIONS - medium"}},
+		{Package{"PyPI", "listed", "2.5.0"}, []string{"TEST-VERSIONS - unknown"}},
 		{Package{"PyPI", "listed", "2.4"}, nil},
 		{Package{"npm", "gitonly", "1.0.0"}, nil},
-		{Package{"Debian:12", "tilde", "1:2.0~rc1-1"}, []string{"TEST-DEB 1:2.0-1 medium", "TEST-UNFIXED - medium"}},
-		{Package{"Debian:12.4", "tilde", "1:2.0~rc0-1"}, []string{"TEST-DEB 1:2.0-1 medium"}},
-		{Package{"Debian:12", "tilde", "2.5-1"}, []string{"TEST-DEB 1:2.0-1 medium"}}, // epoch 0 < epoch 1
-		{Package{"Debian:12", "tilde", "1:2.0-1"}, []string{"TEST-UNFIXED - medium"}},
-		{Package{"Alpine:3.20.3", "apk-pkg", "1.2.3-r3"}, []string{"TEST-ALPINE 1.2.3-r4 medium"}},
-		{Package{"Alpine:v3.20", "apk-pkg", "1.2.3_rc1-r9"}, []string{"TEST-ALPINE 1.2.3-r4 medium"}},
+		{Package{"Debian:12", "tilde", "1:2.0~rc1-1"}, []string{"TEST-DEB 1:2.0-1 unknown", "TEST-UNFIXED - unknown"}},
+		{Package{"Debian:12.4", "tilde", "1:2.0~rc0-1"}, []string{"TEST-DEB 1:2.0-1 unknown"}},
+		{Package{"Debian:12", "tilde", "2.5-1"}, []string{"TEST-DEB 1:2.0-1 unknown"}}, // epoch 0 < epoch 1
+		{Package{"Debian:12", "tilde", "1:2.0-1"}, []string{"TEST-UNFIXED - unknown"}},
+		{Package{"Alpine:3.20.3", "apk-pkg", "1.2.3-r3"}, []string{"TEST-ALPINE 1.2.3-r4 unknown"}},
+		{Package{"Alpine:v3.20", "apk-pkg", "1.2.3_rc1-r9"}, []string{"TEST-ALPINE 1.2.3-r4 unknown"}},
 		{Package{"Alpine:v3.20", "apk-pkg", "1.2.3-r4"}, nil},
 		{Package{"Alpine:v3.19", "apk-pkg", "1.0-r0"}, nil},
-		{Package{"Ubuntu:22.04", "ubu", "2.0-1"}, []string{"TEST-UBUNTU 2.0-1ubuntu1 medium"}},
+		{Package{"Ubuntu:22.04", "ubu", "2.0-1"}, []string{"TEST-UBUNTU 2.0-1ubuntu1 unknown"}},
 		{Package{"Maven", "org.example:lib", "1.9"}, []string{"TEST-PKGSEV 2.0.0 low"}},
-		{Package{"Go", "example.com/pre", "v1.2.0-rc.1"}, []string{"TEST-SEMVER-PRE 1.2.0 medium"}},
+		{Package{"Go", "example.com/pre", "v1.2.0-rc.1"}, []string{"TEST-SEMVER-PRE 1.2.0 unknown"}},
 		{Package{"Go", "example.com/pre", "v1.1.9"}, nil},
 	}
 	for _, tc := range tests {
@@ -329,7 +329,7 @@ func TestAliasMerging(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := byIndex(ms)[0]
-	want := []string{"CVE-2099-1000 1.3.0 critical", "CVE-2099-2000 1.2.0 high", "GO-2099-0003 - medium"}
+	want := []string{"CVE-2099-1000 1.3.0 critical", "CVE-2099-2000 1.2.0 high", "GO-2099-0003 - unknown"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -339,7 +339,7 @@ func TestAliasMerging(t *testing.T) {
 	if !strings.HasPrefix(ms[1].SeveritySource, "alias GHSA-dddd-eeee-ffff") {
 		t.Errorf("alias rating source %q", ms[1].SeveritySource)
 	}
-	if ms[2].SeveritySource != "unrated" || ms[2].Severity != finding.Medium || !slices.Equal(ms[2].Aliases, []string{"CVE-2099-3000", "CVE-2099-3001"}) {
+	if ms[2].SeveritySource != "unrated" || ms[2].Severity != finding.Unknown || !slices.Equal(ms[2].Aliases, []string{"CVE-2099-3000", "CVE-2099-3001"}) {
 		t.Errorf("two CVEs keep the record ID: %+v", ms[2])
 	}
 	if v := ms[0].Vulnerability(Package{"Go", "example.com/m", "v1.1.0"}); !v.Fixable || v.FixedVersion != "1.3.0" || v.ID != "CVE-2099-1000" {
