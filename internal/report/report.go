@@ -21,6 +21,9 @@ type Options struct {
 	Width int
 	// ShowSuppressed lists suppressed findings in the table too.
 	ShowSuppressed bool
+	// ShowVulnerabilities lists every vulnerability finding in the table, instead of one summary
+	// per workload container's image. JSON and SARIF always hold every finding.
+	ShowVulnerabilities bool
 }
 
 // Formats lists the output formats of `redoubt scan`.
