@@ -126,7 +126,7 @@ func Records(ecosystem, from string, entries []Entry) ([]vuln.Record, error) {
 			Modified: "2026-01-01T00:00:00Z",
 			// No summary: a changelog says that a CVE was fixed, not what it is (the message
 			// of a finding already says which version fixes it).
-			Details:  "Derived from " + from + ": the oldest changelog entry that mentions " + c + " is taken as its fix. Changelogs name fixed CVEs only.",
+			Details: "Derived from " + from + ": the oldest changelog entry that mentions " + c + " is taken as its fix. Changelogs name fixed CVEs only.",
 		}
 		sources := make([]string, 0, len(oldest[c]))
 		for s := range oldest[c] {
