@@ -49,12 +49,28 @@ type Config struct {
 	ImageLayout string
 	// PullImages lets scans fetch images that are not in ImageLayout from their registries.
 	PullImages bool
+	// FloatingTags are the settings of the image-floating-tag check (images.floatingTags).
+	FloatingTags FloatingTags
 	// ReleaseCalendarMaxAge is how old the Kubernetes release calendar may be before version
 	// checks say it is stale (kubernetes.releaseCalendarMaxAge).
 	ReleaseCalendarMaxAge time.Duration
 	// Network holds the settings of the network policy checks.
 	Network Network
 }
+
+// FloatingTags say which image tags are full versions (images.floatingTags in .redoubt.yaml).
+type FloatingTags struct {
+	// VersionParts is how many numeric parts a tag must open with to be a full version: 3 (the
+	// default) takes 1.25.3 and 1.25.3-alpine, not 1.25, 20 or alpine. 0 turns the check off.
+	VersionParts int
+	// Allow are glob patterns (path.Match: * stops at "/") on image references that are never
+	// reported, for repositories whose releases have fewer parts
+	// ("registry.shop.internal/library/postgres:*").
+	Allow []string
+}
+
+// DefaultVersionParts is how many numeric parts a full version tag has unless the policy says.
+const DefaultVersionParts = 3
 
 // Network holds the settings of the network policy checks (network: in .redoubt.yaml).
 type Network struct {
@@ -94,8 +110,12 @@ type file struct {
 		PodCIDRs  []string            `yaml:"podCIDRs"`
 	} `yaml:"network"`
 	Images struct {
-		Layout string `yaml:"layout"`
-		Pull   bool   `yaml:"pull"`
+		Layout       string `yaml:"layout"`
+		Pull         bool   `yaml:"pull"`
+		FloatingTags struct {
+			VersionParts *int     `yaml:"versionParts"`
+			Allow        []string `yaml:"allow"`
+		} `yaml:"floatingTags"`
 	} `yaml:"images"`
 	Kubernetes struct {
 		ReleaseCalendarMaxAge string `yaml:"releaseCalendarMaxAge"`
@@ -121,7 +141,8 @@ type exception struct {
 
 // Default returns the policy used when no file is given.
 func Default() *Config {
-	return &Config{PSSLevel: "restricted", MaxDatabaseAge: 7 * 24 * time.Hour, ReleaseCalendarMaxAge: 60 * 24 * time.Hour}
+	return &Config{PSSLevel: "restricted", MaxDatabaseAge: 7 * 24 * time.Hour, ReleaseCalendarMaxAge: 60 * 24 * time.Hour,
+		FloatingTags: FloatingTags{VersionParts: DefaultVersionParts}}
 }
 
 // Find returns the policy file that applies to a scan of these paths, or "" when there is none:
@@ -250,6 +271,18 @@ func Parse(name string, data []byte) (*Config, error) {
 		cfg.ImageLayout = l
 	}
 	cfg.PullImages = f.Images.Pull
+	if n := f.Images.FloatingTags.VersionParts; n != nil {
+		if *n < 0 || *n > 6 {
+			problems = append(problems, fmt.Sprintf("%s: images.floatingTags.versionParts %d: want 0 (off) to 6", name, *n))
+		}
+		cfg.FloatingTags.VersionParts = *n
+	}
+	for _, p := range f.Images.FloatingTags.Allow {
+		if _, err := path.Match(p, ""); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: images.floatingTags.allow %q: %v", name, p, err))
+		}
+	}
+	cfg.FloatingTags.Allow = f.Images.FloatingTags.Allow
 	if f.Database.MaxAge != "" {
 		d, err := parseAge(f.Database.MaxAge)
 		if err != nil {

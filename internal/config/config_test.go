@@ -207,3 +207,24 @@ func TestFindSearchesUpToTheRepositoryRoot(t *testing.T) {
 		t.Errorf("Find(shop/web) = %q, want %q", got, want)
 	}
 }
+
+func TestParseFloatingTags(t *testing.T) {
+	cfg, err := Parse("p.yaml", []byte("images:\n  floatingTags:\n    versionParts: 2\n    allow: [\"reg/library/postgres:*\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.FloatingTags.VersionParts != 2 || len(cfg.FloatingTags.Allow) != 1 {
+		t.Errorf("floatingTags %+v", cfg.FloatingTags)
+	}
+	if d, _ := Parse("p.yaml", nil); d.FloatingTags.VersionParts != DefaultVersionParts {
+		t.Errorf("default versionParts %d", d.FloatingTags.VersionParts)
+	}
+	if off, err := Parse("p.yaml", []byte("images: {floatingTags: {versionParts: 0}}\n")); err != nil || off.FloatingTags.VersionParts != 0 {
+		t.Errorf("versionParts 0 (off): %+v %v", off.FloatingTags, err)
+	}
+	for _, bad := range []string{"images: {floatingTags: {versionParts: 9}}\n", "images: {floatingTags: {allow: [\"[x\"]}}\n"} {
+		if _, err := Parse("p.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "images.floatingTags") {
+			t.Errorf("%q: error %v", bad, err)
+		}
+	}
+}
