@@ -246,7 +246,7 @@ image with package URLs and layers instead of findings.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.format, "format", "table", "output format: "+strings.Join(imageFormats, ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write to this file instead of standard output")
-	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when an unsuppressed finding is at or above this severity")
+	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when an unsuppressed finding is at or above this severity: "+finding.SeverityNames+" (unknown, an unrated vulnerability, ranks below low)")
 	fl.StringVar(&f.severity, "severity", "", "report only findings of these severities, comma-separated (e.g. critical,high; unknown is an unrated vulnerability)")
 	fl.StringArrayVar(&f.checks, "check", nil, "report only findings of this check: an ID or a glob such as 'image-has-*' (repeatable, or comma-separated)")
 	fl.StringVar(&f.configFile, "config", "", "policy file with exceptions (default the nearest .redoubt.yaml from the current directory up to the repository root)")

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"redoubt.dev/redoubt/internal/image"
 )
@@ -179,5 +180,10 @@ func TestMessagesAndPlurals(t *testing.T) {
 	one := &image.Report{Ref: "x:1", Layers: []image.Layer{{}}, Packages: []image.Package{{}}, Vulnerabilities: []image.Vulnerability{{}}}
 	if got := imageHeadline(one); !strings.Contains(got, "1 layer (0 cached), 1 package, 1 vulnerability, 0 unnecessary components") {
 		t.Errorf("headline %q", got)
+	}
+	for d, want := range map[time.Duration]string{time.Minute: "1 minute", 90 * time.Minute: "1 hour", 5 * time.Hour: "5 hours", 72 * time.Hour: "3 days"} {
+		if got := ageString(d); got != want {
+			t.Errorf("ageString(%v) = %q, want %q", d, got, want)
+		}
 	}
 }
