@@ -213,9 +213,9 @@ func ageString(d time.Duration) string {
 	case d >= 48*time.Hour:
 		return fmt.Sprintf("%d days", int(d.Hours()/24))
 	case d >= time.Hour:
-		return fmt.Sprintf("%d hours", int(d.Hours()))
+		return count(int(d.Hours()), "hour", "hours")
 	}
-	return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	return count(int(d.Minutes()), "minute", "minutes")
 }
 
 // openVulnDB opens the database for a scan, returning the warning to print when it is older

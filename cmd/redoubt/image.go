@@ -207,6 +207,7 @@ type imageScanFlags struct {
 	output         string
 	failOn         string
 	severity       string
+	checks         []string
 	configFile     string
 	vex            []string
 	showSuppressed bool
@@ -246,9 +247,10 @@ image with package URLs and layers instead of findings.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.format, "format", "table", "output format: "+strings.Join(imageFormats, ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write to this file instead of standard output")
-	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when an unsuppressed finding is at or above this severity")
-	fl.StringVar(&f.severity, "severity", "", "report only findings of these severities, comma-separated (e.g. critical,high)")
-	fl.StringVar(&f.configFile, "config", "", "policy file with exceptions (default .redoubt.yaml in the current directory)")
+	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when an unsuppressed finding is at or above this severity: "+finding.SeverityNames+" (unknown, an unrated vulnerability, ranks below low)")
+	fl.StringVar(&f.severity, "severity", "", "report only findings of these severities, comma-separated (e.g. critical,high; unknown is an unrated vulnerability)")
+	fl.StringArrayVar(&f.checks, "check", nil, "report only findings of this check: an ID or a glob such as 'image-has-*' (repeatable, or comma-separated)")
+	fl.StringVar(&f.configFile, "config", "", "policy file with exceptions (default the nearest .redoubt.yaml from the current directory up to the repository root)")
 	fl.BoolVar(&f.showSuppressed, "show-suppressed", false, "list suppressed findings in the table too")
 	fl.BoolVar(&f.noColor, "no-color", false, "never colour the table")
 	addVEXFlag(cmd, &f.vex)
@@ -274,16 +276,9 @@ func runImageScan(cmd *cobra.Command, refs []string, f *imageScanFlags) error {
 	if err != nil {
 		return err
 	}
-	var keep []finding.Severity
-	for _, s := range strings.Split(f.severity, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		sev, err := finding.ParseSeverity(s)
-		if err != nil {
-			return usageError("--severity: %v", err)
-		}
-		keep = append(keep, sev)
+	filter, err := parseFilter(f.severity, f.checks)
+	if err != nil {
+		return err
 	}
 	cfg, err := loadConfig(f.configFile, []string{"."})
 	if err != nil {
@@ -304,7 +299,8 @@ func runImageScan(cmd *cobra.Command, refs []string, f *imageScanFlags) error {
 	for _, ref := range refs {
 		rep, err := scanOneImage(ctx, ref, f, so, db)
 		if err != nil {
-			problems = append(problems, inventory.Problem{Object: "image " + ref, Message: err.Error()})
+			// The error names the image already ("image REF: ..."): no second prefix.
+			problems = append(problems, inventory.Problem{Message: err.Error()})
 			continue
 		}
 		for _, w := range rep.Warnings {
@@ -316,15 +312,14 @@ func runImageScan(cmd *cobra.Command, refs []string, f *imageScanFlags) error {
 	for _, e := range finding.Suppress(all, cfg.Exceptions, finding.Today(time.Now())) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: exception at %s expired on %s and no longer applies\n", e.Where(), e.Expires.Format(time.DateOnly))
 	}
-	if len(keep) > 0 {
-		all = slices.DeleteFunc(all, func(x finding.Finding) bool { return !slices.Contains(keep, x.Severity) })
-	}
+	all = filter.Apply(all)
 	finding.Sort(all)
 	res := &audit.Result{Snapshot: &inventory.Snapshot{Source: inventory.Source{Kind: "images", Paths: refs}},
 		Findings: all, Problems: problems, Analyzers: []string{"image"}}
 	out := cmd.OutOrStdout()
 	opts := report.Options{ToolVersion: version(), Color: f.output == "" && colorFor(out, f.noColor),
-		Width: terminalWidth(out), ShowSuppressed: f.showSuppressed, PolicyFile: cfg.File}
+		Width: terminalWidth(out), ShowSuppressed: f.showSuppressed, PolicyFile: cfg.File,
+		ShowVulnerabilities: true}
 	sopts := sbom.Options{ToolVersion: version()}
 	err = writeOutput(cmd, f.output, func(w io.Writer) error {
 		switch f.format {
@@ -393,8 +388,10 @@ func imageHeadline(r *image.Report) string {
 			cached++
 		}
 	}
-	return fmt.Sprintf("%s  %s  %s, %d layers (%d cached), %d packages, %d vulnerabilities, %d unnecessary components",
-		r.Ref, shortDigest(r.Digest), osName, len(r.Layers), cached, len(r.Packages), len(r.Vulnerabilities), len(r.Components))
+	return fmt.Sprintf("%s  %s  %s, %s (%d cached), %s, %s, %s",
+		r.Ref, shortDigest(r.Digest), osName, count(len(r.Layers), "layer", "layers"), cached,
+		count(len(r.Packages), "package", "packages"), count(len(r.Vulnerabilities), "vulnerability", "vulnerabilities"),
+		count(len(r.Components), "unnecessary component", "unnecessary components"))
 }
 
 func shortDigest(d string) string {

@@ -273,6 +273,21 @@ func TestScanExampleImages(t *testing.T) {
 	if byCheck["image-vulnerability"] == 0 || byCheck["image-has-shell"] == 0 || byCheck["image-component-deleted-not-uninstalled"] != 1 {
 		t.Errorf("image findings by check: %v", byCheck)
 	}
+	// The table summarises the web container's vulnerabilities in one entry; with
+	// --show-vulnerabilities it lists each, as JSON does.
+	code, table, errOut := redoubt(t, "", "scan", example, "--images", dir, "--db", db)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if n := strings.Count(table, "image-vulnerability [web]"); n != 1 ||
+		!strings.Contains(table, fmt.Sprintf("%d vulnerabilities in %s", byCheck["image-vulnerability"], webRef)) ||
+		!strings.Contains(table, "most severe fixable") {
+		t.Errorf("table has %d image-vulnerability entries for web, want one summary of %d:\n%s", n, byCheck["image-vulnerability"], table)
+	}
+	_, all, _ := redoubt(t, "", "scan", example, "--images", dir, "--db", db, "--show-vulnerabilities")
+	if n := strings.Count(all, "image-vulnerability [web]"); n != byCheck["image-vulnerability"] {
+		t.Errorf("--show-vulnerabilities lists %d, JSON holds %d", n, byCheck["image-vulnerability"])
+	}
 	// Images absent from the layout are not scanned (no --pull), and nothing claims otherwise.
 	if strings.Contains(out, "grafana") && strings.Contains(out, "image-not-scanned") {
 		t.Error("an image outside the layout is reported as a scan failure without --pull")

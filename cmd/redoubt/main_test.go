@@ -100,7 +100,7 @@ func TestScanExitCodes(t *testing.T) {
 		{"clean run", []string{"scan", example}, 0, "", "findings"},
 		{"fail on high", []string{"scan", example, "--fail-on", "high"}, 1, "findings at or above high", ""},
 		{"fail on critical, case-insensitive", []string{"scan", example, "--fail-on", "CRITICAL"}, 1, "", ""},
-		{"bad severity", []string{"scan", example, "--fail-on", "urgent"}, 2, `unknown severity "urgent"`, ""},
+		{"bad severity", []string{"scan", example, "--fail-on", "urgent"}, 2, `"urgent" is not a severity`, ""},
 		{"bad format", []string{"scan", example, "--format", "xml"}, 2, `--format "xml"`, ""},
 		{"unknown flag", []string{"scan", example, "--frmat", "json"}, 2, "unknown flag: --frmat", ""},
 		{"paths and cluster", []string{"scan", example, "--context", "prod"}, 2, "either manifest paths or --kubeconfig/--context", ""},

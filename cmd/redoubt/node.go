@@ -75,7 +75,7 @@ worker node (or in a privileged pod with the host's /proc and filesystem,
 			if err := writeOutput(cmd, output, func(w io.Writer) error { return report.Write(w, format, res, ropts) }); err != nil {
 				return err
 			}
-			if err := inputErrors(cmd, res.Problems, "%d input error%s: the findings above cover everything else"); err != nil {
+			if err := inputErrors(cmd, res.Problems, inputErrorsSummary(res, format, output)); err != nil {
 				return err
 			}
 			return failOnFindings(res, threshold)

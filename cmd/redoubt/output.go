@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -39,6 +43,22 @@ func progress(cmd *cobra.Command, format string, args ...any) {
 	}
 }
 
+// createTemp creates an empty temporary file beside path, readable as any file the user creates
+// is (0666 under the umask, so 0644 usually): os.CreateTemp makes 0600 files, and a report
+// renamed from one is unreadable to the CI job or colleague it was written for.
+func createTemp(path string) (*os.File, error) {
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	for range 100 {
+		name := filepath.Join(dir, "."+base+"."+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("no unused temporary name beside %s", path)
+}
+
 // writeOutput writes to path atomically (a temporary file renamed into place, so a failure never
 // leaves half a report), or to stdout when path is empty or "-".
 func writeOutput(cmd *cobra.Command, path string, write func(io.Writer) error) error {
@@ -61,11 +81,18 @@ func writeOutput(cmd *cobra.Command, path string, write func(io.Writer) error) e
 		}
 		return f.Close()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	tmp, err := createTemp(path)
 	if err != nil {
 		return fmt.Errorf("output %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
+	// A report written over an older one keeps the older one's permissions.
+	if info, err := os.Stat(path); err == nil {
+		if err := tmp.Chmod(info.Mode().Perm()); err != nil {
+			tmp.Close()
+			return fmt.Errorf("output %s: %w", path, err)
+		}
+	}
 	if err := write(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("output %s: %w", path, err)

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"redoubt.dev/redoubt/internal/audit"
 	"redoubt.dev/redoubt/internal/config"
+	"redoubt.dev/redoubt/internal/finding"
 	"redoubt.dev/redoubt/internal/report"
 )
 
@@ -18,6 +20,9 @@ type scanFlags struct {
 	configFile     string
 	pssLevel       string
 	showSuppressed bool
+	showVulns      bool
+	severity       string
+	checks         []string
 	noColor        bool
 	vex            []string
 	images         imageFlags
@@ -38,9 +43,19 @@ standard input. Every finding names the file and line of its object.
 Without PATHs, scan the cluster of the current kubeconfig context, read-only;
 --kubeconfig, --context and -n choose another, as with kubectl.
 
-Exceptions come from .redoubt.yaml in the scanned directory (or --config), and
-from the redoubt.dev/ignore and redoubt.dev/ignore-reason annotations on the
-objects themselves. Suppressed findings stay in JSON and SARIF output, marked.`,
+Exceptions come from the nearest .redoubt.yaml in the scanned directory or
+above it, up to the repository root (or --config), and from the
+redoubt.dev/ignore and redoubt.dev/ignore-reason annotations on the objects
+themselves. Suppressed findings stay in JSON and SARIF output, marked.
+
+The table shows each workload's vulnerabilities as one summary per container
+image (counts by severity, how many are fixable, the most severe fixable ones);
+--show-vulnerabilities lists every one, as JSON and SARIF always do.
+--severity and --check narrow every format, and what --fail-on sees.
+
+Vulnerabilities that no source rates are "unknown", never a guessed severity.
+Unknown ranks below low: --fail-on low (or higher) ignores them; --fail-on
+unknown (or info) fails on them too.`,
 		Example: `  # Audit a directory of manifests, failing the pipeline on high findings
   redoubt scan k8s/ --fail-on high
 
@@ -51,15 +66,22 @@ objects themselves. Suppressed findings stay in JSON and SARIF output, marked.`,
   redoubt scan -f deploy.yaml -f k8s/
 
   # The cluster of the current context, one namespace
-  redoubt scan -n shop`,
+  redoubt scan -n shop
+
+  # Only the critical and high RBAC findings, and every vulnerability one by one
+  redoubt scan k8s/ --severity critical,high --check 'rbac-*'
+  redoubt scan k8s/ --check image-vulnerability --show-vulnerabilities`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runScan(cmd, args, f) },
 	}
 	f.source.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.format, "format", "table", "output format: table, json or sarif")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file instead of standard output")
-	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when an unsuppressed finding is at or above this severity: critical, high, medium, low or info")
-	fl.StringVar(&f.configFile, "config", "", "policy file with exceptions and settings (default .redoubt.yaml in the scanned directory)")
+	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when an unsuppressed finding is at or above this severity: "+finding.SeverityNames+" (unknown, an unrated vulnerability, ranks below low)")
+	fl.StringVar(&f.severity, "severity", "", "report only findings of these severities, comma-separated (e.g. critical,high; unknown is an unrated vulnerability)")
+	fl.StringArrayVar(&f.checks, "check", nil, "report only findings of this check: an ID or a glob such as 'rbac-*' (repeatable, or comma-separated)")
+	fl.BoolVar(&f.showVulns, "show-vulnerabilities", false, "list every vulnerability in the table, not one summary per image")
+	fl.StringVar(&f.configFile, "config", "", "policy file with exceptions and settings (default the nearest .redoubt.yaml from the scanned path up to the repository root)")
 	fl.StringVar(&f.pssLevel, "pss-level", "", "Pod Security Standards level reported: baseline or restricted (default restricted, or the policy file's)")
 	fl.BoolVar(&f.showSuppressed, "show-suppressed", false, "list suppressed findings in the table too")
 	fl.BoolVar(&f.noColor, "no-color", false, "never colour the table (colour is only used on a terminal anyway)")
@@ -73,6 +95,10 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 		return usageError("--format %q: want table, json or sarif", f.format)
 	}
 	threshold, err := parseFailOn(f.failOn)
+	if err != nil {
+		return err
+	}
+	filter, err := parseFilter(f.severity, f.checks)
 	if err != nil {
 		return err
 	}
@@ -96,16 +122,43 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	if err != nil {
 		return err
 	}
+	res.Findings = filter.Apply(res.Findings)
 	out := cmd.OutOrStdout()
 	opts := report.Options{ToolVersion: version(), Color: f.output == "" && colorFor(out, f.noColor),
-		Width: terminalWidth(out), ShowSuppressed: f.showSuppressed, PolicyFile: cfg.File}
+		Width: terminalWidth(out), ShowSuppressed: f.showSuppressed, PolicyFile: cfg.File,
+		ShowVulnerabilities: f.showVulns}
 	if err := writeOutput(cmd, f.output, func(w io.Writer) error { return report.Write(w, f.format, res, opts) }); err != nil {
 		return err
 	}
-	if err := inputErrors(cmd, res.Problems, "%d input error%s: the findings above cover everything else"); err != nil {
+	if err := inputErrors(cmd, res.Problems, inputErrorsSummary(res, f.format, f.output)); err != nil {
 		return err
 	}
 	return failOnFindings(res, threshold)
+}
+
+// inputErrorsSummary is the closing line after input errors (printf-style, given their count and
+// its plural): it says that everything else was scanned, and where its findings are.
+func inputErrorsSummary(res *audit.Result, format, output string) string {
+	switch {
+	case res.Summarize().Total == 0:
+		return "%d input error%s; everything else was scanned and has no findings"
+	case (format == "table" || format == "") && (output == "" || output == "-"):
+		return "%d input error%s: the findings above cover everything else"
+	}
+	return "%d input error%s: the report covers everything else"
+}
+
+// parseFilter reads --severity and --check.
+func parseFilter(severity string, checks []string) (finding.Filter, error) {
+	sevs, err := finding.ParseSeverities(severity)
+	if err != nil {
+		return finding.Filter{}, usageError("--severity: %v", err)
+	}
+	cs, err := finding.ParseChecks(checks)
+	if err != nil {
+		return finding.Filter{}, usageError("--check: %v", err)
+	}
+	return finding.Filter{Severities: sevs, Checks: cs}, nil
 }
 
 // loadConfig reads the policy file: --config, or .redoubt.yaml beside the scanned paths.
@@ -122,6 +175,14 @@ func loadConfig(explicit string, paths []string) (*config.Config, error) {
 		return nil, &exitError{code: exitInput, err: err}
 	}
 	return cfg, nil
+}
+
+// count writes a number with its noun in the right form: "1 layer", "2 layers".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func plural(n int) string {

@@ -66,6 +66,31 @@ ephemeralContainers:
 - {name: tagged, image: "app:1.2"}`)},
 			nil, []string{`ns/Pod/p[latest]: container "latest" runs image "reg.internal:5000/app:latest" by the mutable tag latest`,
 				`ns/Pod/p[none]: container "none" runs image "reg.internal:5000/app" with no tag, which pulls latest`}},
+		{"image-floating-tag", "floating tags, full versions, commits, pins and allowed repositories", []string{pod("p", `containers:
+- {name: alpine, image: "redis:alpine"}
+- {name: major, image: "node:20"}
+- {name: minor, image: "golang:1.25-bookworm"}
+- {name: word, image: "debian:stable-slim"}
+- {name: full, image: "redis:7.2.5-alpine"}
+- {name: v, image: "reg.internal:5000/exporter:v1.8.2"}
+- {name: date, image: "app:2024.06.01"}
+- {name: commit, image: "app:sha-1a2b3c4"}
+- {name: commit2, image: "app:main-9f8e7d6c5b"}
+- {name: pinned, image: "node:20@sha256:0000000000000000000000000000000000000000000000000000000000000000"}
+- {name: latest, image: "app:latest"}
+- {name: pg, image: "reg.internal/library/postgres:16.4"}`)},
+			&config.Config{PSSLevel: "restricted", FloatingTags: config.FloatingTags{VersionParts: 3, Allow: []string{"reg.internal/library/postgres:*"}}},
+			[]string{`ns/Pod/p[alpine]: container "alpine" runs image "redis:alpine" by the floating tag "alpine", which is not a full version (such as 1.25.3)`,
+				`ns/Pod/p[major]: container "major" runs image "node:20" by the floating tag "20", which is not a full version (such as 1.25.3)`,
+				`ns/Pod/p[minor]: container "minor" runs image "golang:1.25-bookworm" by the floating tag "1.25-bookworm", which is not a full version (such as 1.25.3)`,
+				`ns/Pod/p[word]: container "word" runs image "debian:stable-slim" by the floating tag "stable-slim", which is not a full version (such as 1.25.3)`}},
+		{"image-floating-tag", "on by default", []string{pod("p", "containers: [{name: c, image: \"redis:alpine\"}]")},
+			nil, []string{`ns/Pod/p[c]: container "c" runs image "redis:alpine" by the floating tag "alpine", which is not a full version (such as 1.25.3)`}},
+		{"image-floating-tag", "versionParts 2 takes 16.4; 0 is off", []string{pod("p", "containers: [{name: c, image: \"postgres:16.4\"}, {name: d, image: \"node:20\"}]")},
+			&config.Config{PSSLevel: "restricted", FloatingTags: config.FloatingTags{VersionParts: 2}},
+			[]string{`ns/Pod/p[d]: container "d" runs image "node:20" by the floating tag "20", which is not a full version (such as 1.25)`}},
+		{"image-floating-tag", "off", []string{pod("p", "containers: [{name: d, image: \"node:20\"}]")},
+			&config.Config{PSSLevel: "restricted"}, nil},
 		{"image-without-digest", "tag only", []string{pod("p", `containers:
 - {name: tagged, image: "app:1.2"}
 - {name: pinned, image: "app:1.2@sha256:0000000000000000000000000000000000000000000000000000000000000000"}

@@ -49,12 +49,28 @@ type Config struct {
 	ImageLayout string
 	// PullImages lets scans fetch images that are not in ImageLayout from their registries.
 	PullImages bool
+	// FloatingTags are the settings of the image-floating-tag check (images.floatingTags).
+	FloatingTags FloatingTags
 	// ReleaseCalendarMaxAge is how old the Kubernetes release calendar may be before version
 	// checks say it is stale (kubernetes.releaseCalendarMaxAge).
 	ReleaseCalendarMaxAge time.Duration
 	// Network holds the settings of the network policy checks.
 	Network Network
 }
+
+// FloatingTags say which image tags are full versions (images.floatingTags in .redoubt.yaml).
+type FloatingTags struct {
+	// VersionParts is how many numeric parts a tag must open with to be a full version: 3 (the
+	// default) takes 1.25.3 and 1.25.3-alpine, not 1.25, 20 or alpine. 0 turns the check off.
+	VersionParts int
+	// Allow are glob patterns (path.Match: * stops at "/") on image references that are never
+	// reported, for repositories whose releases have fewer parts
+	// ("registry.shop.internal/library/postgres:*").
+	Allow []string
+}
+
+// DefaultVersionParts is how many numeric parts a full version tag has unless the policy says.
+const DefaultVersionParts = 3
 
 // Network holds the settings of the network policy checks (network: in .redoubt.yaml).
 type Network struct {
@@ -98,8 +114,12 @@ type file struct {
 		NodeCIDRs []string            `yaml:"nodeCIDRs"`
 	} `yaml:"network"`
 	Images struct {
-		Layout string `yaml:"layout"`
-		Pull   bool   `yaml:"pull"`
+		Layout       string `yaml:"layout"`
+		Pull         bool   `yaml:"pull"`
+		FloatingTags struct {
+			VersionParts *int     `yaml:"versionParts"`
+			Allow        []string `yaml:"allow"`
+		} `yaml:"floatingTags"`
 	} `yaml:"images"`
 	Kubernetes struct {
 		ReleaseCalendarMaxAge string `yaml:"releaseCalendarMaxAge"`
@@ -127,11 +147,16 @@ type exception struct {
 
 // Default returns the policy used when no file is given.
 func Default() *Config {
-	return &Config{PSSLevel: "restricted", MaxDatabaseAge: 7 * 24 * time.Hour, ReleaseCalendarMaxAge: 60 * 24 * time.Hour}
+	return &Config{PSSLevel: "restricted", MaxDatabaseAge: 7 * 24 * time.Hour, ReleaseCalendarMaxAge: 60 * 24 * time.Hour,
+		FloatingTags: FloatingTags{VersionParts: DefaultVersionParts}}
 }
 
-// Find returns the policy file that applies to a scan of these paths: .redoubt.yaml in the first
-// directory given (or beside the first file), or "" when there is none.
+// Find returns the policy file that applies to a scan of these paths, or "" when there is none:
+// the nearest .redoubt.yaml in the first path's directory (a file's own directory) or above it,
+// up to the root of the repository that holds it (the nearest directory with a .git entry), as
+// git and golangci-lint look for their files. So `scan examples/shop/web` keeps the policy of
+// examples/shop. Outside a repository only the path's own directory is looked in: a stray file
+// in a parent such as /tmp never applies by surprise.
 func Find(paths []string) string {
 	for _, p := range paths {
 		info, err := os.Stat(p)
@@ -142,9 +167,44 @@ func Find(paths []string) string {
 		if !info.IsDir() {
 			dir = filepath.Dir(p)
 		}
-		candidate := filepath.Join(dir, FileName)
-		if _, err := os.Stat(candidate); err == nil {
-			return candidate
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			continue
+		}
+		if found := findUp(abs); found != "" {
+			// Name the file as the user named the path: relative stays relative.
+			if !filepath.IsAbs(dir) {
+				if wd, err := os.Getwd(); err == nil {
+					if rel, err := filepath.Rel(wd, found); err == nil {
+						return rel
+					}
+				}
+			}
+			return found
+		}
+	}
+	return ""
+}
+
+// findUp looks for the policy file in dir, then in its parents up to the repository root.
+func findUp(dir string) string {
+	var candidates []string
+	for d := dir; ; {
+		candidates = append(candidates, filepath.Join(d, FileName))
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			break // the repository root: look no further
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			// No repository above: only the directory itself counts.
+			candidates = candidates[:1]
+			break
+		}
+		d = parent
+	}
+	for _, c := range candidates {
+		if info, err := os.Stat(c); err == nil && info.Mode().IsRegular() {
+			return c
 		}
 	}
 	return ""
@@ -217,6 +277,18 @@ func Parse(name string, data []byte) (*Config, error) {
 		cfg.ImageLayout = l
 	}
 	cfg.PullImages = f.Images.Pull
+	if n := f.Images.FloatingTags.VersionParts; n != nil {
+		if *n < 0 || *n > 6 {
+			problems = append(problems, fmt.Sprintf("%s: images.floatingTags.versionParts %d: want 0 (off) to 6", name, *n))
+		}
+		cfg.FloatingTags.VersionParts = *n
+	}
+	for _, p := range f.Images.FloatingTags.Allow {
+		if _, err := path.Match(p, ""); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: images.floatingTags.allow %q: %v", name, p, err))
+		}
+	}
+	cfg.FloatingTags.Allow = f.Images.FloatingTags.Allow
 	if f.Database.MaxAge != "" {
 		d, err := parseAge(f.Database.MaxAge)
 		if err != nil {

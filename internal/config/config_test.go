@@ -166,3 +166,70 @@ func TestREADMEPolicyParses(t *testing.T) {
 		t.Errorf("README policy read as %+v", cfg)
 	}
 }
+
+// The policy file is searched upward from the scanned path to the repository root, so a scan
+// of a sub-directory keeps the project's policy; nothing above the repository, and nothing
+// above a path outside any repository, is taken.
+func TestFindSearchesUpToTheRepositoryRoot(t *testing.T) {
+	write := func(path string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("exceptions: []\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	top := t.TempDir()
+	repo := filepath.Join(top, "repo")
+	write(filepath.Join(top, FileName)) // above the repository: never taken
+	if err := os.MkdirAll(filepath.Join(repo, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(filepath.Join(repo, "examples", "shop", FileName))
+	write(filepath.Join(repo, "examples", "shop", "web", "web.yaml"))
+	write(filepath.Join(repo, "other", "deep", "x.yaml"))
+	write(filepath.Join(top, "loose", "sub", "x.yaml"))
+	shopPolicy := filepath.Join(repo, "examples", "shop", FileName)
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"the directory's own", filepath.Join(repo, "examples", "shop"), shopPolicy},
+		{"a sub-directory keeps its parent's", filepath.Join(repo, "examples", "shop", "web"), shopPolicy},
+		{"a file keeps its parent's", filepath.Join(repo, "examples", "shop", "web", "web.yaml"), shopPolicy},
+		{"none up to the repository root", filepath.Join(repo, "other", "deep"), ""},
+		{"outside a repository, only the directory itself", filepath.Join(top, "loose", "sub"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Find([]string{tc.path}); got != tc.want {
+				t.Errorf("Find(%s) = %q, want %q", tc.path, got, tc.want)
+			}
+		})
+	}
+	// A relative path gives a relative answer, as the user spelled it.
+	t.Chdir(filepath.Join(repo, "examples"))
+	if got, want := Find([]string{filepath.Join("shop", "web")}), filepath.Join("shop", FileName); got != want {
+		t.Errorf("Find(shop/web) = %q, want %q", got, want)
+	}
+}
+
+func TestParseFloatingTags(t *testing.T) {
+	cfg, err := Parse("p.yaml", []byte("images:\n  floatingTags:\n    versionParts: 2\n    allow: [\"reg/library/postgres:*\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.FloatingTags.VersionParts != 2 || len(cfg.FloatingTags.Allow) != 1 {
+		t.Errorf("floatingTags %+v", cfg.FloatingTags)
+	}
+	if d, _ := Parse("p.yaml", nil); d.FloatingTags.VersionParts != DefaultVersionParts {
+		t.Errorf("default versionParts %d", d.FloatingTags.VersionParts)
+	}
+	if off, err := Parse("p.yaml", []byte("images: {floatingTags: {versionParts: 0}}\n")); err != nil || off.FloatingTags.VersionParts != 0 {
+		t.Errorf("versionParts 0 (off): %+v %v", off.FloatingTags, err)
+	}
+	for _, bad := range []string{"images: {floatingTags: {versionParts: 9}}\n", "images: {floatingTags: {allow: [\"[x\"]}}\n"} {
+		if _, err := Parse("p.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "images.floatingTags") {
+			t.Errorf("%q: error %v", bad, err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package finding
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -173,5 +174,26 @@ func TestRegisterRejectsBadRules(t *testing.T) {
 			}()
 			Register(r)
 		})
+	}
+}
+
+// An unrated vulnerability is "unknown": never taken for a real rating, below low for
+// --fail-on (as Trivy and Grype rank it), above info.
+func TestUnknownSeverity(t *testing.T) {
+	s, err := ParseSeverity("UNKNOWN")
+	if err != nil || s != Unknown || s.String() != "unknown" {
+		t.Fatalf("ParseSeverity(UNKNOWN) = %v, %v", s, err)
+	}
+	for _, tc := range []struct {
+		threshold Severity
+		counts    bool
+	}{{Critical, false}, {High, false}, {Medium, false}, {Low, false}, {Unknown, true}, {Info, true}} {
+		f := Finding{Severity: Unknown}
+		if got := f.Counts(tc.threshold); got != tc.counts {
+			t.Errorf("an unknown finding counts at --fail-on %s: %v, want %v", tc.threshold, got, tc.counts)
+		}
+	}
+	if !slices.Contains(Severities(), Unknown) {
+		t.Error("Severities() leaves out unknown")
 	}
 }

@@ -83,7 +83,16 @@ func (o SourceOptions) platform() (*v1.Platform, error) {
 // Open finds an image: "oci:DIR[:REF]" (an OCI layout, REF matching an
 // org.opencontainers.image.ref.name annotation or a digest), "docker-archive:FILE" (docker save
 // output), or a registry reference ("host/repo:tag", "host/repo@sha256:...").
+// Every error names the image as REF was given, once ("image REF: ..."): callers add no prefix.
 func Open(ctx context.Context, ref string, o SourceOptions) (*Source, error) {
+	src, err := open(ctx, ref, o)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", ref, err)
+	}
+	return src, nil
+}
+
+func open(ctx context.Context, ref string, o SourceOptions) (*Source, error) {
 	plat, err := o.platform()
 	if err != nil {
 		return nil, err
@@ -123,7 +132,7 @@ func Open(ctx context.Context, ref string, o SourceOptions) (*Source, error) {
 	if img, ok := src.Image.(v1.Image); ok && src.Digest == "" {
 		d, err := img.Digest()
 		if err != nil {
-			return nil, fmt.Errorf("image %s: %w", ref, err)
+			return nil, fmt.Errorf("digest: %w", err)
 		}
 		src.Digest = d.String()
 	}
@@ -133,7 +142,7 @@ func Open(ctx context.Context, ref string, o SourceOptions) (*Source, error) {
 func openRemote(ctx context.Context, ref string, plat *v1.Platform, o SourceOptions) (*Source, error) {
 	r, err := name.ParseReference(ref, name.WeakValidation)
 	if err != nil {
-		return nil, fmt.Errorf("image reference %q: %w", ref, err)
+		return nil, fmt.Errorf("not a valid reference: %w", err)
 	}
 	kc := o.Keychain
 	if kc == nil {
@@ -145,7 +154,7 @@ func openRemote(ctx context.Context, ref string, plat *v1.Platform, o SourceOpti
 	}
 	desc, err := remote.Get(r, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", ref, err)
+		return nil, err
 	}
 	src := &Source{}
 	if desc.MediaType.IsIndex() {
@@ -154,7 +163,7 @@ func openRemote(ctx context.Context, ref string, plat *v1.Platform, o SourceOpti
 	}
 	img, err := desc.Image()
 	if err != nil {
-		return nil, fmt.Errorf("image %s: platform %s: %w", ref, plat, err)
+		return nil, fmt.Errorf("platform %s: %w", plat, err)
 	}
 	src.Image = img
 	return src, nil

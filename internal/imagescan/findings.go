@@ -2,6 +2,7 @@ package imagescan
 
 import (
 	"fmt"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -34,7 +35,9 @@ func Analyze(s *inventory.Snapshot) []finding.Finding {
 			case img.Scan != nil:
 				out = append(out, Findings(img.Scan, res, loc)...)
 			case img.ScanError != "" && img.ScanError != ErrNoSource.Error():
-				f := notScanned.New(res, loc, fmt.Sprintf("image %s could not be scanned: %s", img.Ref, img.ScanError))
+				// Errors of the image package name the image already: say it once.
+				why := strings.TrimPrefix(img.ScanError, "image "+img.Ref+": ")
+				f := notScanned.New(res, loc, fmt.Sprintf("image %s could not be scanned: %s", img.Ref, why))
 				f.Evidence = map[string]any{"image": img.Ref, "error": img.ScanError}
 				out = append(out, f)
 			}

@@ -151,9 +151,17 @@ func ScanSnapshot(ctx context.Context, s *inventory.Snapshot, o ScanOptions) {
 		if rep.Digest != "" {
 			byKey[rep.Digest] = rep
 		}
-		fmt.Fprintf(log, "image %s: %d packages, %d vulnerabilities, %d components\n", img.Ref,
-			len(rep.Packages), len(rep.Vulnerabilities), len(rep.Components))
+		fmt.Fprintf(log, "image %s: %s, %s, %s\n", img.Ref, count(len(rep.Packages), "package", "packages"),
+			count(len(rep.Vulnerabilities), "vulnerability", "vulnerabilities"), count(len(rep.Components), "component", "components"))
 	}
+}
+
+// count writes a number with its noun in the right form: "1 package", "2 packages".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // ErrNoSource says an image is neither in the layout nor allowed to be pulled.

@@ -208,6 +208,9 @@ func TestFindings(t *testing.T) {
 		if v.Fixable != (v.FixedVersion != "") {
 			t.Errorf("%s: fixable %v with fixed version %q", v.ID, v.Fixable, v.FixedVersion)
 		}
+		if n := strings.Count(f.Message, v.ID); n != 1 {
+			t.Errorf("%s named %d times in %q", v.ID, n, f.Message)
+		}
 		if v.Package == "lodash" && *f.Location.Layer != 2 {
 			t.Errorf("lodash finding at layer %d", *f.Location.Layer)
 		}

@@ -30,14 +30,28 @@ var vulnerability = finding.Register(finding.Rule{
 	References: []string{"redoubt:image-vulnerabilities"},
 })
 
+// summaryText is the vulnerability's summary as the message quotes it: without a leading
+// restatement of its own ID ("CVE-x fixed in Debian ..." after "CVE-x in libssl3 ..."), which
+// some records open with.
+func summaryText(v image.Vulnerability) string {
+	s := strings.TrimSpace(v.Summary)
+	for _, id := range append([]string{v.ID}, v.Aliases...) {
+		if rest, ok := strings.CutPrefix(s, id); ok && (rest == "" || rest[0] == ' ' || rest[0] == ':') {
+			s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), ":"))
+			break
+		}
+	}
+	return s
+}
+
 func vulnerabilityFinding(rep *image.Report, p *image.Package, v image.Vulnerability, res finding.Resource, loc finding.Location) finding.Finding {
 	fix := "no fixed version is known"
 	if v.Fixed != "" {
 		fix = "fixed in " + v.Fixed
 	}
 	msg := fmt.Sprintf("%s in %s, %s; installed by %s", v.ID, packageLabel(p), fix, layerLabel(p.Layer, p.CreatedBy))
-	if v.Summary != "" {
-		msg += ": " + strings.TrimSpace(v.Summary)
+	if s := summaryText(v); s != "" {
+		msg += ": " + s
 	}
 	f := vulnerability.New(res, loc, msg)
 	f.Severity = v.Severity

@@ -24,6 +24,9 @@ type Options struct {
 	// PolicyFile is the policy file the run used, if any: SARIF locates findings that have no
 	// file of their own there when nothing closer is known.
 	PolicyFile string
+	// ShowVulnerabilities lists every vulnerability finding in the table, instead of one summary
+	// per workload container's image. JSON and SARIF always hold every finding.
+	ShowVulnerabilities bool
 }
 
 // Formats lists the output formats of `redoubt scan`.

@@ -112,7 +112,9 @@ func sarifLevel(s finding.Severity) string {
 	switch {
 	case s >= finding.High:
 		return "error"
-	case s == finding.Medium:
+	case s == finding.Medium, s == finding.Unknown:
+		// An unrated vulnerability could be anything: shown as a warning, with no
+		// security-severity score, so GitHub never ranks it as a real rating.
 		return "warning"
 	}
 	return "note"

@@ -24,6 +24,7 @@ var severityColor = map[finding.Severity]string{
 	finding.High:     "\x1b[1;31m",
 	finding.Medium:   "\x1b[33m",
 	finding.Low:      "\x1b[36m",
+	finding.Unknown:  "\x1b[37m",
 	finding.Info:     "\x1b[2m",
 }
 
@@ -34,8 +35,13 @@ const (
 	indent = 11
 )
 
+// topFixable is how many fixable vulnerabilities an image's summary names.
+const topFixable = 3
+
 // Table writes findings grouped by workload, the worst workload first, wrapped to the terminal
-// width. Suppressed findings are counted, and listed only when asked.
+// width, with the totals first and last. Suppressed findings are counted, and listed only when
+// asked. A workload's vulnerabilities are summarised per container image (counts by severity,
+// how many are fixable, the most severe fixable ones) unless ShowVulnerabilities lists each.
 func Table(w io.Writer, r *audit.Result, opts Options) error {
 	width := opts.Width
 	if width <= 0 {
@@ -43,6 +49,12 @@ func Table(w io.Writer, r *audit.Result, opts Options) error {
 	}
 	groups := groupFindings(r.Findings, opts.ShowSuppressed)
 	p := &printer{w: w, color: opts.Color, width: width}
+	summary := summaryLine(r)
+	if len(groups) > 0 {
+		p.line(summary)
+		p.line("")
+	}
+	summarised := false
 	for i, g := range groups {
 		if i > 0 {
 			p.line("")
@@ -56,7 +68,19 @@ func Table(w io.Writer, r *audit.Result, opts Options) error {
 		if g.where != "" {
 			p.line("  " + p.paint("\x1b[2m", g.where))
 		}
+		images := map[imageKey]*imageVulns{}
+		if !opts.ShowVulnerabilities {
+			images = vulnsByImage(g.findings)
+		}
 		for _, f := range g.findings {
+			if iv := images[keyOf(f)]; iv != nil && isRolledUp(f) {
+				if iv.printed {
+					continue
+				}
+				iv.printed, summarised = true, true
+				p.imageSummary(iv, g.where)
+				continue
+			}
 			sev := strings.ToUpper(f.Severity.String())
 			label := fmt.Sprintf("  %-8s ", sev)
 			title := f.Check
@@ -79,8 +103,98 @@ func Table(w io.Writer, r *audit.Result, opts Options) error {
 	if len(groups) > 0 {
 		p.line("")
 	}
-	p.line(summaryLine(r))
+	if summarised {
+		p.wrapped("Vulnerabilities are summarised per image: --show-vulnerabilities lists each one (JSON and SARIF always do).", 0)
+	}
+	p.line(summary)
 	return p.err
+}
+
+// imageKey names one container's image within a workload.
+type imageKey struct{ container, image string }
+
+// imageVulns are the unsuppressed vulnerability findings of one container's image.
+type imageVulns struct {
+	key      imageKey
+	findings []finding.Finding // most severe first, as the group is sorted
+	printed  bool
+}
+
+// isRolledUp says whether a finding is one the table summarises per image: an unsuppressed
+// vulnerability (suppressed ones are listed one by one with --show-suppressed, so each
+// exception's reason stays visible).
+func isRolledUp(f finding.Finding) bool { return f.Vulnerability != nil && f.Suppressed == nil }
+
+func keyOf(f finding.Finding) imageKey {
+	return imageKey{container: f.Resource.Container, image: f.Location.Image}
+}
+
+func vulnsByImage(fs []finding.Finding) map[imageKey]*imageVulns {
+	out := map[imageKey]*imageVulns{}
+	for _, f := range fs {
+		if !isRolledUp(f) {
+			continue
+		}
+		k := keyOf(f)
+		iv := out[k]
+		if iv == nil {
+			iv = &imageVulns{key: k}
+			out[k] = iv
+		}
+		iv.findings = append(iv.findings, f)
+	}
+	return out
+}
+
+// imageSummary writes one image's vulnerabilities as one entry: labelled with the worst
+// severity among them, their counts by severity, how many a fixed version exists for, and the
+// most severe fixable ones.
+func (p *printer) imageSummary(iv *imageVulns, where string) {
+	worst := iv.findings[0].Severity
+	label := fmt.Sprintf("  %-8s ", strings.ToUpper(worst.String()))
+	title := "image-vulnerability"
+	if iv.key.container != "" {
+		title += " [" + iv.key.container + "]"
+	}
+	p.line(p.paint(severityColor[worst], label) + title)
+	var fixable []finding.Finding
+	for _, f := range iv.findings {
+		if f.Vulnerability.Fixable {
+			fixable = append(fixable, f)
+		}
+	}
+	n := len(iv.findings)
+	img := iv.key.image
+	if img == "" {
+		img = "the image"
+	}
+	p.wrapped(fmt.Sprintf("%d %s in %s (%s), %d fixable", n, noun(n, "vulnerability", "vulnerabilities"), img,
+		countLine(iv.findings), len(fixable)), indent)
+	if len(fixable) > 0 {
+		var top []string
+		for _, f := range fixable[:min(topFixable, len(fixable))] {
+			v := f.Vulnerability
+			top = append(top, fmt.Sprintf("%s (%s) %s %s -> %s", v.ID, f.Severity, v.Package, v.InstalledVersion, v.FixedVersion))
+		}
+		lead := "most severe fixable: "
+		if len(fixable) > topFixable {
+			lead = fmt.Sprintf("most severe fixable (%d of %d): ", topFixable, len(fixable))
+		}
+		p.wrapped(lead+strings.Join(top, "; "), indent)
+	}
+	if loc := iv.findings[0].Location; loc.File != "" {
+		if s := (finding.Location{File: loc.File, Line: loc.Line}).String(); s != where {
+			p.wrapped("at "+s, indent)
+		}
+	}
+}
+
+// noun is the singular or plural form for a count.
+func noun(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func suppressionSource(s *finding.Suppression) string {
@@ -176,7 +290,14 @@ func summaryLine(r *audit.Result) string {
 	if len(parts) > 0 {
 		line += " (" + strings.Join(parts, ", ") + ")"
 	}
-	line += fmt.Sprintf(" in %d workload%s", s.Workloads, plural(s.Workloads))
+	if r.Snapshot != nil && r.Snapshot.Source.Kind == "images" {
+		// redoubt image scan: the targets are images, not workloads; each input error is an
+		// image that could not be scanned.
+		n := max(0, len(r.Snapshot.Source.Paths)-s.Problems)
+		line += fmt.Sprintf(" in %d image%s", n, plural(n))
+	} else {
+		line += fmt.Sprintf(" in %d workload%s", s.Workloads, plural(s.Workloads))
+	}
 	if s.Suppressed > 0 {
 		line += fmt.Sprintf("; %d suppressed", s.Suppressed)
 	}

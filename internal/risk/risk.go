@@ -109,7 +109,7 @@ type Factor struct {
 
 // Severity weights shared by the vulnerability and finding factors.
 var severityWeight = map[finding.Severity]float64{
-	finding.Critical: 10, finding.High: 5, finding.Medium: 2, finding.Low: 1, finding.Info: 0,
+	finding.Critical: 10, finding.High: 5, finding.Medium: 2, finding.Low: 1, finding.Unknown: 1, finding.Info: 0,
 }
 
 // hostChecks are deploy checks whose facts the host factor already counts.

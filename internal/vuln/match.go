@@ -25,7 +25,7 @@ type Match struct {
 	Summary string   `json:"summary,omitempty"`
 	// Severity comes from the CVSS vector (v3 base score computed from the vector, then v4),
 	// else the source's own rating, else CVSS v2, else an alias record's; a vulnerability no
-	// source rates is Medium, with SeveritySource "unrated".
+	// source rates is Unknown, with SeveritySource "unrated" (never a guessed rating).
 	Severity       finding.Severity `json:"severity"`
 	SeveritySource string           `json:"severitySource"`
 	// CVSS is the vector the severity was computed from, if any.
@@ -385,7 +385,7 @@ func (d *DB) mergeGroup(ctx context.Context, q *queries, index int, recs []match
 	case best != nil:
 		m.Severity, m.SeveritySource, m.CVSS = best.Severity, best.Source, best.Vector
 	default:
-		m.Severity, m.SeveritySource = finding.Medium, "unrated"
+		m.Severity, m.SeveritySource = finding.Unknown, "unrated"
 	}
 	return m, nil
 }

@@ -69,7 +69,7 @@ func TestMatchRealGoAndGHSA(t *testing.T) {
 		}
 	}
 	// x/text v0.3.0: the three classic advisories, each merged with its GHSA and CVE.
-	for _, w := range []string{"CVE-2020-14040 0.3.3 medium", "CVE-2021-38561 0.3.7 medium", "CVE-2022-32149 0.3.8 medium"} {
+	for _, w := range []string{"CVE-2020-14040 0.3.3 unknown", "CVE-2021-38561 0.3.7 unknown", "CVE-2022-32149 0.3.8 unknown"} {
 		if !slices.Contains(got[7], w) {
 			t.Errorf("x/text v0.3.0: %q missing from %v", w, got[7])
 		}
@@ -87,10 +87,10 @@ func TestMatchRealGoAndGHSA(t *testing.T) {
 		}
 	}
 	// go1.18.2 has HTTP/2's GO-2022-0969, fixed in 1.18.6 on its own release line.
-	if !slices.Contains(got[8], "CVE-2022-27664 1.18.6 medium") {
+	if !slices.Contains(got[8], "CVE-2022-27664 1.18.6 unknown") {
 		t.Errorf("stdlib go1.18.2: CVE-2022-27664 fixed in 1.18.6 missing from %d matches", len(got[8]))
 	}
-	if !slices.Contains(got[9], "CVE-2022-27664 0.0.0-20220906165146-f3363e06e74c medium") {
+	if !slices.Contains(got[9], "CVE-2022-27664 0.0.0-20220906165146-f3363e06e74c unknown") {
 		t.Errorf("x/net pseudo-version: GO-2022-0969 missing: %v", got[9])
 	}
 	// Every x/text match must be one a record supports: check each against its record.
@@ -262,31 +262,31 @@ func TestRangeSemantics(t *testing.T) {
 		pkg  Package
 		want []string
 	}{
-		{Package{Ecosystem: "PyPI", Name: "last-affected-pkg", Version: "1.4"}, []string{"TEST-LAST - medium"}},
-		{Package{Ecosystem: "PyPI", Name: "LAST_affected.pkg", Version: "1.4.0"}, []string{"TEST-LAST - medium"}},
+		{Package{Ecosystem: "PyPI", Name: "last-affected-pkg", Version: "1.4"}, []string{"TEST-LAST - unknown"}},
+		{Package{Ecosystem: "PyPI", Name: "LAST_affected.pkg", Version: "1.4.0"}, []string{"TEST-LAST - unknown"}},
 		{Package{Ecosystem: "PyPI", Name: "last-affected-pkg", Version: "1.4.1"}, nil},
 		{Package{Ecosystem: "PyPI", Name: "last-affected-pkg", Version: "0.9"}, nil},
-		{Package{Ecosystem: "npm", Name: "limited", Version: "1.9.9"}, []string{"TEST-LIMIT - medium"}},
+		{Package{Ecosystem: "npm", Name: "limited", Version: "1.9.9"}, []string{"TEST-LIMIT - unknown"}},
 		{Package{Ecosystem: "npm", Name: "limited", Version: "2.0.0"}, nil},
 		{Package{Ecosystem: "npm", Name: "multi", Version: "0.9.0"}, nil},
-		{Package{Ecosystem: "npm", Name: "multi", Version: "1.0.1"}, []string{"TEST-MULTI 1.0.2 medium"}},
+		{Package{Ecosystem: "npm", Name: "multi", Version: "1.0.1"}, []string{"TEST-MULTI 1.0.2 unknown"}},
 		{Package{Ecosystem: "npm", Name: "multi", Version: "1.0.2"}, nil},
-		{Package{Ecosystem: "npm", Name: "multi", Version: "3.2.4"}, []string{"TEST-MULTI 3.2.5 medium"}},
+		{Package{Ecosystem: "npm", Name: "multi", Version: "3.2.4"}, []string{"TEST-MULTI 3.2.5 unknown"}},
 		{Package{Ecosystem: "npm", Name: "multi", Version: "3.2.5"}, nil},
-		{Package{Ecosystem: "PyPI", Name: "listed", Version: "2.5.0"}, []string{"TEST-VERSIONS - medium"}},
+		{Package{Ecosystem: "PyPI", Name: "listed", Version: "2.5.0"}, []string{"TEST-VERSIONS - unknown"}},
 		{Package{Ecosystem: "PyPI", Name: "listed", Version: "2.4"}, nil},
 		{Package{Ecosystem: "npm", Name: "gitonly", Version: "1.0.0"}, nil},
-		{Package{Ecosystem: "Debian:12", Name: "tilde", Version: "1:2.0~rc1-1"}, []string{"TEST-DEB 1:2.0-1 medium", "TEST-UNFIXED - medium"}},
-		{Package{Ecosystem: "Debian:12.4", Name: "tilde", Version: "1:2.0~rc0-1"}, []string{"TEST-DEB 1:2.0-1 medium"}},
-		{Package{Ecosystem: "Debian:12", Name: "tilde", Version: "2.5-1"}, []string{"TEST-DEB 1:2.0-1 medium"}}, // epoch 0 < epoch 1
-		{Package{Ecosystem: "Debian:12", Name: "tilde", Version: "1:2.0-1"}, []string{"TEST-UNFIXED - medium"}},
-		{Package{Ecosystem: "Alpine:3.20.3", Name: "apk-pkg", Version: "1.2.3-r3"}, []string{"TEST-ALPINE 1.2.3-r4 medium"}},
-		{Package{Ecosystem: "Alpine:v3.20", Name: "apk-pkg", Version: "1.2.3_rc1-r9"}, []string{"TEST-ALPINE 1.2.3-r4 medium"}},
+		{Package{Ecosystem: "Debian:12", Name: "tilde", Version: "1:2.0~rc1-1"}, []string{"TEST-DEB 1:2.0-1 unknown", "TEST-UNFIXED - unknown"}},
+		{Package{Ecosystem: "Debian:12.4", Name: "tilde", Version: "1:2.0~rc0-1"}, []string{"TEST-DEB 1:2.0-1 unknown"}},
+		{Package{Ecosystem: "Debian:12", Name: "tilde", Version: "2.5-1"}, []string{"TEST-DEB 1:2.0-1 unknown"}}, // epoch 0 < epoch 1
+		{Package{Ecosystem: "Debian:12", Name: "tilde", Version: "1:2.0-1"}, []string{"TEST-UNFIXED - unknown"}},
+		{Package{Ecosystem: "Alpine:3.20.3", Name: "apk-pkg", Version: "1.2.3-r3"}, []string{"TEST-ALPINE 1.2.3-r4 unknown"}},
+		{Package{Ecosystem: "Alpine:v3.20", Name: "apk-pkg", Version: "1.2.3_rc1-r9"}, []string{"TEST-ALPINE 1.2.3-r4 unknown"}},
 		{Package{Ecosystem: "Alpine:v3.20", Name: "apk-pkg", Version: "1.2.3-r4"}, nil},
 		{Package{Ecosystem: "Alpine:v3.19", Name: "apk-pkg", Version: "1.0-r0"}, nil},
-		{Package{Ecosystem: "Ubuntu:22.04", Name: "ubu", Version: "2.0-1"}, []string{"TEST-UBUNTU 2.0-1ubuntu1 medium"}},
+		{Package{Ecosystem: "Ubuntu:22.04", Name: "ubu", Version: "2.0-1"}, []string{"TEST-UBUNTU 2.0-1ubuntu1 unknown"}},
 		{Package{Ecosystem: "Maven", Name: "org.example:lib", Version: "1.9"}, []string{"TEST-PKGSEV 2.0.0 low"}},
-		{Package{Ecosystem: "Go", Name: "example.com/pre", Version: "v1.2.0-rc.1"}, []string{"TEST-SEMVER-PRE 1.2.0 medium"}},
+		{Package{Ecosystem: "Go", Name: "example.com/pre", Version: "v1.2.0-rc.1"}, []string{"TEST-SEMVER-PRE 1.2.0 unknown"}},
 		{Package{Ecosystem: "Go", Name: "example.com/pre", Version: "v1.1.9"}, nil},
 	}
 	for _, tc := range tests {
@@ -329,7 +329,7 @@ func TestAliasMerging(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := byIndex(ms)[0]
-	want := []string{"CVE-2099-1000 1.3.0 critical", "CVE-2099-2000 1.2.0 high", "GO-2099-0003 - medium"}
+	want := []string{"CVE-2099-1000 1.3.0 critical", "CVE-2099-2000 1.2.0 high", "GO-2099-0003 - unknown"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -339,7 +339,7 @@ func TestAliasMerging(t *testing.T) {
 	if !strings.HasPrefix(ms[1].SeveritySource, "alias GHSA-dddd-eeee-ffff") {
 		t.Errorf("alias rating source %q", ms[1].SeveritySource)
 	}
-	if ms[2].SeveritySource != "unrated" || ms[2].Severity != finding.Medium || !slices.Equal(ms[2].Aliases, []string{"CVE-2099-3000", "CVE-2099-3001"}) {
+	if ms[2].SeveritySource != "unrated" || ms[2].Severity != finding.Unknown || !slices.Equal(ms[2].Aliases, []string{"CVE-2099-3000", "CVE-2099-3001"}) {
 		t.Errorf("two CVEs keep the record ID: %+v", ms[2])
 	}
 	if v := ms[0].Vulnerability(Package{Ecosystem: "Go", Name: "example.com/m", Version: "v1.1.0"}); !v.Fixable || v.FixedVersion != "1.3.0" || v.ID != "CVE-2099-1000" {

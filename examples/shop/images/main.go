@@ -42,6 +42,8 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	// Say each download and build as it starts: on a cold cache they take minutes.
+	ctx = fixture.WithProgress(ctx, os.Stderr)
 	if err := build(ctx, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "images:", err)
 		os.Exit(1)
@@ -108,7 +110,7 @@ func build(ctx context.Context, out string) error {
 		return err
 	}
 	p := &parts{}
-	fmt.Fprintln(os.Stderr, "fetching Debian packages, npm packages and Go modules (cached in "+cache+")...")
+	fmt.Fprintln(os.Stderr, "fetching Debian packages, npm packages and Go modules (cached in "+cache+"; minutes the first time)...")
 	if p.base, err = fixture.FetchDebs(ctx, cache, "base-files", "dash", "bash", "libssl3=oldest", "curl", "libcurl4"); err != nil {
 		return err
 	}
@@ -174,6 +176,7 @@ func loadDB(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(os.Stderr, "importing the vulnerability data into %s...\n", dir)
 	res, err := vuln.Import(ctx, dir, mirror, vuln.UpdateOptions{})
 	if err != nil {
 		return err

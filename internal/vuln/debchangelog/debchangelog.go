@@ -124,8 +124,9 @@ func Records(ecosystem, from string, entries []Entry) ([]vuln.Record, error) {
 		r := vuln.Record{
 			SchemaVersion: "1.6.0", ID: "DEBIAN-" + c, Aliases: []string{c},
 			Modified: "2026-01-01T00:00:00Z",
-			Summary:  c + " fixed in Debian (from the package changelog)",
-			Details:  "Derived from " + from + ": the oldest changelog entry that mentions " + c + " is taken as its fix. Changelogs name fixed CVEs only.",
+			// No summary: a changelog says that a CVE was fixed, not what it is (the message
+			// of a finding already says which version fixes it).
+			Details: "Derived from " + from + ": the oldest changelog entry that mentions " + c + " is taken as its fix. Changelogs name fixed CVEs only.",
 		}
 		sources := make([]string, 0, len(oldest[c]))
 		for s := range oldest[c] {
