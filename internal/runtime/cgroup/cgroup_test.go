@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -110,5 +111,47 @@ func TestResolverFindsNewCgroup(t *testing.T) {
 	got, ok := r.Path(st.Ino)
 	if !ok || got != "/"+name {
 		t.Fatalf("Path(%d) = %q, %v; want /%s", st.Ino, got, ok, name)
+	}
+	// With handles refused, the walk finds it too; with rescans rate-limited, a second new
+	// cgroup waits for the next walk.
+	w := NewResolver(root)
+	w.mountFD = -2
+	w.MinRescan = time.Hour
+	if got, ok := w.Path(st.Ino); !ok || got != "/"+name {
+		t.Fatalf("walk: Path(%d) = %q, %v; want /%s", st.Ino, got, ok, name)
+	}
+	if got, ok := r.Path(1 << 62); ok {
+		t.Errorf("an id no cgroup has resolves to %q", got)
+	}
+	if err := r.Close(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestResolverByHandleIsImmediate checks the file-handle path: a cgroup created after the
+// last walk, inside the rescan interval, still resolves.
+func TestResolverByHandleIsImmediate(t *testing.T) {
+	root, err := Unified()
+	if err != nil {
+		t.Skipf("no cgroup v2 hierarchy here: %v", err)
+	}
+	r := NewResolver(root)
+	r.MinRescan = time.Hour
+	r.Path(1 << 62) // an unknown id: walks once, so the next miss may not walk
+	dir := filepath.Join(root, "redoubt-handle-test", "child.scope")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Skipf("cannot create a cgroup under %s (needs root): %v", root, err)
+	}
+	t.Cleanup(func() { os.Remove(dir); os.Remove(filepath.Dir(dir)) })
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := r.Path(st.Ino)
+	if r.mountFD == -2 {
+		t.Skip("open_by_handle_at is refused here (needs CAP_DAC_READ_SEARCH)")
+	}
+	if !ok || got != "/redoubt-handle-test/child.scope" {
+		t.Fatalf("Path(%d) = %q, %v; want /redoubt-handle-test/child.scope", st.Ino, got, ok)
 	}
 }

@@ -48,8 +48,8 @@ type process struct {
 	pid, ppid uint32
 	binary    string
 	args      []string
-	// stdioDup is the last network socket duplicated onto fd 0, 1 or 2, or nil.
-	stdioDup *event.Dup
+	// stdioDups holds, for fd 0, 1 and 2, the network socket last duplicated onto it, or nil.
+	stdioDups [3]*event.Dup
 }
 
 // New returns a detector with no history.
@@ -81,8 +81,10 @@ func (d *Detector) update(e *event.Event) {
 	case event.KindDup:
 		p := d.proc(pid)
 		p.ppid = e.Process.PPID
-		dup := *e.Dup
-		p.stdioDup = &dup
+		if fd := e.Dup.NewFD; fd >= 0 && fd <= 2 {
+			dup := *e.Dup
+			p.stdioDups[fd] = &dup
+		}
 	case event.KindExit:
 		delete(d.procs, pid)
 	}

@@ -16,6 +16,7 @@ package detect
 // where the shell never touches the socket; the runtime-tool rule sees the nc.
 
 import (
+	"cmp"
 	"fmt"
 	"path"
 	"regexp"
@@ -71,9 +72,8 @@ func reverseShell(d *Detector, e *event.Event) []finding.Finding {
 	// before it forked this one.
 	var dup *event.Dup
 	for _, pid := range []uint32{e.Process.PID, e.Process.PPID} {
-		if p, ok := d.procs[pid]; ok && p.stdioDup != nil && p.stdioDup.NewFD <= 1 {
-			dup = p.stdioDup
-			break
+		if p, ok := d.procs[pid]; ok && dup == nil {
+			dup = cmp.Or(p.stdioDups[0], p.stdioDups[1])
 		}
 	}
 	if !stdinOrOut && dup == nil {

@@ -156,6 +156,8 @@ type Options struct {
 	Network event.Network
 	// OnDrops is called, at most once a second, when the loss counters have grown.
 	OnDrops func(Drops)
+	// Idle is called when the ring buffer has been drained: the moment to flush output.
+	Idle func()
 }
 
 // Run reads events until ctx is done and hands each to emit, in the order the kernel
@@ -202,6 +204,9 @@ func (s *Sensor) Run(ctx context.Context, opts Options, emit func(*event.Event))
 			ev.Conn.Scope = opts.Network.Scope(ev.Conn.Remote.Addr())
 		}
 		emit(ev)
+		if opts.Idle != nil && s.reader.AvailableBytes() == 0 {
+			opts.Idle()
+		}
 		if opts.OnDrops != nil && time.Since(lastCheck) >= time.Second {
 			lastCheck = time.Now()
 			s.reportDrops(opts, &lastDrops)
