@@ -50,6 +50,9 @@ type process struct {
 	args      []string
 	// stdioDups holds, for fd 0, 1 and 2, the network socket last duplicated onto it, or nil.
 	stdioDups [3]*event.Dup
+	// reverseShell is the socket of the reverse shell this process belongs to (it raised the
+	// alert, or descends from one that did), so the shells it starts do not alert again.
+	reverseShell string
 }
 
 // New returns a detector with no history.

@@ -53,6 +53,23 @@ func TestDetections(t *testing.T) {
 			want: []string{`runtime-reverse-shell: "bash -i" (pid 101, parent bash (pid 100)) started with stdin, stdout and stderr connected to TCP to 203.0.113.9:4444 (local 10.0.0.5:40112)`},
 		},
 		{
+			name: "the shells a reverse shell starts do not alert again",
+			events: []*event.Event{
+				execEv(101, 100, inPod, "/usr/bin/bash", []string{"bash", "-i"}, [3]event.FD{tcp, tcp, tcp}, peer),
+				execEv(102, 101, inPod, "/usr/bin/bash", []string{"bash", "/etc/profile.d/x.sh"}, [3]event.FD{tcp, tcp, tcp}, peer),
+				execEv(103, 102, inPod, "/bin/sh", []string{"sh", "-c", "id"}, [3]event.FD{tcp, tcp, tcp}, peer),
+			},
+		},
+		{
+			name: "a second reverse shell on another socket alerts",
+			events: []*event.Event{
+				execEv(101, 100, inPod, "/usr/bin/bash", []string{"bash", "-i"}, [3]event.FD{tcp, tcp, tcp}, peer),
+				execEv(102, 101, inPod, "/usr/bin/bash", []string{"bash", "-i"}, [3]event.FD{tcp, tcp, tcp},
+					&event.Socket{Family: event.FamilyIPv4, Protocol: "tcp", Local: netip.MustParseAddrPort("10.0.0.5:40113"), Remote: netip.MustParseAddrPort("203.0.113.9:4445")}),
+			},
+			want: []string{"runtime-reverse-shell: \"bash -i\" (pid 102, parent bash (pid 101)) started with stdin, stdout and stderr connected to TCP to 203.0.113.9:4445"},
+		},
+		{
 			name:   "a shell on the node is caught too",
 			events: []*event.Event{execEv(7, 1, onHost, "/bin/sh", []string{"sh"}, [3]event.FD{tcp, tcp, {}}, peer)},
 			want:   []string{"runtime-reverse-shell: \"sh\" (pid 7, parent pid 1) started with stdin and stdout"},

@@ -89,6 +89,16 @@ func reverseShell(d *Detector, e *event.Event) []finding.Finding {
 		sock = &dup.Socket
 		how = fmt.Sprintf("after fd %d (a socket) was duplicated onto fd %d, connected to", dup.OldFD, dup.NewFD)
 	}
+	// One alert per session: the shells a reverse shell starts (its rc files, the attacker's
+	// subshells) inherit the socket and would each raise the same alert.
+	key := "?"
+	if sock != nil {
+		key = sock.Local.String() + ">" + sock.Remote.String()
+	}
+	if d.inReverseShell(e, key) {
+		return nil
+	}
+	d.proc(e.Process.PID).reverseShell = key
 	peer := "a network socket"
 	if sock != nil && sock.Remote.IsValid() {
 		peer = fmt.Sprintf("%s %s (local %s)", protocolName(sock), sock.Remote, sock.Local)
@@ -124,4 +134,16 @@ func joinWords(w []string) string {
 		return w[0] + " and " + w[1]
 	}
 	return w[0] + ", " + joinWords(w[1:])
+}
+
+// inReverseShell reports whether the process or its parent already belongs to the reverse
+// shell on socket key, and marks the process if so.
+func (d *Detector) inReverseShell(e *event.Event, key string) bool {
+	for _, pid := range []uint32{e.Process.PID, e.Process.PPID} {
+		if p, ok := d.procs[pid]; ok && p.reverseShell == key {
+			d.proc(e.Process.PID).reverseShell = key
+			return true
+		}
+	}
+	return false
 }
