@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"structs"
+	"unsafe"
 	"time"
 
 	"redoubt.dev/redoubt/internal/runtime/event"
@@ -29,13 +30,22 @@ var kinds = map[int]event.Kind{
 	typeAccept: event.KindAccept, typeDup: event.KindDup,
 }
 
-var (
-	sizeHeader = binary.Size(bpfHeader{})
-	sizeExec   = binary.Size(bpfExecEvent{})
-	sizeExit   = binary.Size(bpfExitEvent{})
-	sizeConn   = binary.Size(bpfConnEvent{})
-	sizeDup    = binary.Size(bpfDupEvent{})
+// Record sizes: the C structs' sizeof, which the Go twins bpf2go generates match field for
+// field (structs.HostLayout), padding included.
+const (
+	sizeHeader = int(unsafe.Sizeof(bpfHeader{}))
+	sizeExec   = int(unsafe.Sizeof(bpfExecEvent{}))
+	sizeExit   = int(unsafe.Sizeof(bpfExitEvent{}))
+	sizeConn   = int(unsafe.Sizeof(bpfConnEvent{}))
+	sizeDup    = int(unsafe.Sizeof(bpfDupEvent{}))
 )
+
+// load copies a record into its Go twin. The record was written by the same machine's
+// kernel, so it is in native byte order and layout; a copy is what binary.Decode would do,
+// without reflecting over 768 bytes of path and argv one element at a time.
+func load[T any](raw []byte, v *T) {
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v)), raw)
+}
 
 // decode turns one ring-buffer record into an event. A record of an unknown type is skipped
 // (nil, nil); a record too short for its type is an error: the object and the Go types
@@ -64,24 +74,18 @@ func (s *Sensor) decode(raw []byte) (*event.Event, error) {
 	switch typ {
 	case typeExec:
 		var e bpfExecEvent
-		if _, err := binary.Decode(raw, binary.NativeEndian, &e); err != nil {
-			return nil, fmt.Errorf("decoding an exec event: %w", err)
-		}
+		load(raw, &e)
 		return s.execEvent(&e), nil
 	case typeExit:
 		var e bpfExitEvent
-		if _, err := binary.Decode(raw, binary.NativeEndian, &e); err != nil {
-			return nil, fmt.Errorf("decoding an exit event: %w", err)
-		}
+		load(raw, &e)
 		ev := s.base(&e.H, event.KindExit)
 		// The kernel's wait status: exit code in bits 8-15, terminating signal in 0-6.
 		ev.Exit = &event.Exit{Code: int(e.ExitCode>>8) & 0xff, Signal: int(e.ExitCode & 0x7f)}
 		return ev, nil
 	case typeConnect, typeAccept:
 		var e bpfConnEvent
-		if _, err := binary.Decode(raw, binary.NativeEndian, &e); err != nil {
-			return nil, fmt.Errorf("decoding a connection event: %w", err)
-		}
+		load(raw, &e)
 		kind := event.KindConnect
 		if typ == typeAccept {
 			kind = event.KindAccept
@@ -91,9 +95,7 @@ func (s *Sensor) decode(raw []byte) (*event.Event, error) {
 		return ev, nil
 	default:
 		var e bpfDupEvent
-		if _, err := binary.Decode(raw, binary.NativeEndian, &e); err != nil {
-			return nil, fmt.Errorf("decoding a dup event: %w", err)
-		}
+		load(raw, &e)
 		ev := s.base(&e.H, event.KindDup)
 		ev.Dup = &event.Dup{OldFD: int(e.Oldfd), NewFD: int(e.Newfd), Socket: socket(e.T)}
 		return ev, nil
@@ -195,8 +197,7 @@ func cString[T int8 | uint8](b []T) string {
 
 // splitArgs splits the NUL-separated argv block the kernel keeps between arg_start and arg_end.
 func splitArgs(b []int8) []string {
-	raw := []byte(cStringAll(b))
-	raw = bytes.TrimRight(raw, "\x00")
+	raw := bytes.TrimRight(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b)), "\x00")
 	if len(raw) == 0 {
 		return nil
 	}
@@ -206,12 +207,4 @@ func splitArgs(b []int8) []string {
 		out[i] = string(p)
 	}
 	return out
-}
-
-func cStringAll(b []int8) string {
-	buf := make([]byte, len(b))
-	for i, c := range b {
-		buf[i] = byte(c)
-	}
-	return string(buf)
 }
