@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"structs"
-	"unsafe"
 	"time"
+	"unsafe"
 
 	"redoubt.dev/redoubt/internal/runtime/event"
 )
