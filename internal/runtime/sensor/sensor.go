@@ -177,6 +177,9 @@ type Options struct {
 // Run reads events until ctx is done and hands each to emit, in the order the kernel
 // committed them. It blocks in the kernel while there is nothing to read (no polling).
 func (s *Sensor) Run(ctx context.Context, opts Options, emit func(*event.Event)) error {
+	// Stopping flushes the reader rather than closing it: Flush only wakes the blocked Read,
+	// which then drains what is in the buffer and returns ErrFlushed; closing would unmap the
+	// ring under the reading goroutine.
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -184,7 +187,7 @@ func (s *Sensor) Run(ctx context.Context, opts Options, emit func(*event.Event))
 		defer wg.Done()
 		select {
 		case <-ctx.Done():
-			s.reader.Close() // unblocks Read
+			s.reader.Flush()
 		case <-done:
 		}
 	}()
@@ -198,6 +201,9 @@ func (s *Sensor) Run(ctx context.Context, opts Options, emit func(*event.Event))
 	)
 	for {
 		if err := s.reader.ReadInto(&rec); err != nil {
+			if errors.Is(err, ringbuf.ErrFlushed) && ctx.Err() == nil {
+				continue // a flush someone else asked for
+			}
 			if errors.Is(err, ringbuf.ErrClosed) || ctx.Err() != nil {
 				s.reportDrops(opts, &lastDrops)
 				return nil
