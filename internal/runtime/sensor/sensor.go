@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -93,6 +94,9 @@ func LoadWith(o LoadOptions) (*Sensor, error) {
 		s.Close()
 		return nil, fmt.Errorf("opening the event ring buffer: %w", err)
 	}
+	// The kernel's BTF, parsed for the CO-RE relocations, is tens of megabytes of Go heap
+	// that the loaded programs no longer need: hand it back now rather than at some later GC.
+	debug.FreeOSMemory()
 	return s, nil
 }
 
