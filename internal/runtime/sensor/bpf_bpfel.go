@@ -100,6 +100,7 @@ const (
 	bpfProgHandleExec      = "handle_exec"
 	bpfProgHandleExit      = "handle_exit"
 	bpfProgHandleSockState = "handle_sock_state"
+	bpfVarLastWakeupNs     = "last_wakeup_ns"
 	bpfVarSelfTgid         = "self_tgid"
 	bpfVarUnusedConn       = "unused_conn"
 	bpfVarUnusedDup        = "unused_dup"
@@ -171,11 +172,12 @@ type bpfMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfVariableSpecs struct {
-	SelfTgid   *ebpf.VariableSpec `ebpf:"self_tgid"`
-	UnusedConn *ebpf.VariableSpec `ebpf:"unused_conn"`
-	UnusedDup  *ebpf.VariableSpec `ebpf:"unused_dup"`
-	UnusedExec *ebpf.VariableSpec `ebpf:"unused_exec"`
-	UnusedExit *ebpf.VariableSpec `ebpf:"unused_exit"`
+	LastWakeupNs *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
+	SelfTgid     *ebpf.VariableSpec `ebpf:"self_tgid"`
+	UnusedConn   *ebpf.VariableSpec `ebpf:"unused_conn"`
+	UnusedDup    *ebpf.VariableSpec `ebpf:"unused_dup"`
+	UnusedExec   *ebpf.VariableSpec `ebpf:"unused_exec"`
+	UnusedExit   *ebpf.VariableSpec `ebpf:"unused_exit"`
 }
 
 // bpfObjects contains all objects after they have been loaded into the kernel.
@@ -215,11 +217,12 @@ func (m *bpfMaps) Close() error {
 //
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfVariables struct {
-	SelfTgid   *ebpf.Variable `ebpf:"self_tgid"`
-	UnusedConn *ebpf.Variable `ebpf:"unused_conn"`
-	UnusedDup  *ebpf.Variable `ebpf:"unused_dup"`
-	UnusedExec *ebpf.Variable `ebpf:"unused_exec"`
-	UnusedExit *ebpf.Variable `ebpf:"unused_exit"`
+	LastWakeupNs *ebpf.Variable `ebpf:"last_wakeup_ns"`
+	SelfTgid     *ebpf.Variable `ebpf:"self_tgid"`
+	UnusedConn   *ebpf.Variable `ebpf:"unused_conn"`
+	UnusedDup    *ebpf.Variable `ebpf:"unused_dup"`
+	UnusedExec   *ebpf.Variable `ebpf:"unused_exec"`
+	UnusedExit   *ebpf.Variable `ebpf:"unused_exit"`
 }
 
 // bpfPrograms contains all programs after they have been loaded into the kernel.

@@ -203,8 +203,16 @@ func (s *Sensor) Run(ctx context.Context, opts Options, emit func(*event.Event))
 		lastDrops uint64
 		lastCheck time.Time
 	)
+	// After reading, look again within tailWait even without a wake-up: the kernel wakes the
+	// reader at most every 10 ms during a burst (see bpf/sensor.c), so the last events of a
+	// burst may be waiting unannounced. When a look finds nothing, block: no polling when idle.
+	const tailWait = 15 * time.Millisecond
 	for {
 		if err := s.reader.ReadInto(&rec); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				s.reader.SetDeadline(time.Time{})
+				continue
+			}
 			if errors.Is(err, ringbuf.ErrFlushed) && ctx.Err() == nil {
 				continue // a flush someone else asked for
 			}
@@ -228,8 +236,11 @@ func (s *Sensor) Run(ctx context.Context, opts Options, emit func(*event.Event))
 			ev.Conn.Scope = opts.Network.Scope(ev.Conn.Remote.Addr())
 		}
 		emit(ev)
-		if opts.Idle != nil && s.reader.AvailableBytes() == 0 {
-			opts.Idle()
+		if s.reader.AvailableBytes() == 0 {
+			s.reader.SetDeadline(time.Now().Add(tailWait))
+			if opts.Idle != nil {
+				opts.Idle()
+			}
 		}
 		if opts.OnDrops != nil && time.Since(lastCheck) >= time.Second {
 			lastCheck = time.Now()

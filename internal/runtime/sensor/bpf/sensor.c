@@ -97,6 +97,8 @@ const struct dup_event *unused_dup __attribute__((unused));
 /* Set by the loader before load: the sensor's own pid, whose events are not reported. */
 const volatile __u32 self_tgid = 0;
 
+
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
@@ -116,6 +118,32 @@ struct {
 	__type(key, __u64);
 	__type(value, struct header);
 } connecting SEC(".maps");
+
+/*
+ * Wake-ups. Waking the reader for every event costs it a context switch per event, most of
+ * its CPU at high rates. An event wakes the reader when none did for WAKEUP_INTERVAL_NS or
+ * when WAKEUP_BYTES are waiting; the rest are submitted without a wake-up and read in the
+ * same batch. The reader, after reading, waits at most a little longer than the interval
+ * before looking again, so the tail of a burst is read promptly, and blocks when idle.
+ */
+#define WAKEUP_INTERVAL_NS (10 * 1000 * 1000)
+#define WAKEUP_BYTES (256 << 10)
+#define BPF_RB_NO_WAKEUP 1
+#define BPF_RB_FORCE_WAKEUP 2
+#define BPF_RB_AVAIL_DATA 0
+__u64 last_wakeup_ns = 0; /* shared by all CPUs; a lost race only moves one wake-up */
+
+static __always_inline __u64 submit_flags(void)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	if (now - last_wakeup_ns > WAKEUP_INTERVAL_NS ||
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > WAKEUP_BYTES) {
+		last_wakeup_ns = now;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline void count_drop(__u32 type)
 {
@@ -254,7 +282,7 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	stdio_fd(task, e, 0);
 	stdio_fd(task, e, 1);
 	stdio_fd(task, e, 2);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -276,7 +304,7 @@ int handle_exit(void *ctx)
 	task = (struct task_struct *)bpf_get_current_task();
 	e->exit_code = BPF_CORE_READ(task, exit_code);
 	e->_pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -332,7 +360,7 @@ int handle_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		BPF_CORE_READ_INTO(&e->t.daddr, ctx, daddr_v6);
 	}
 	e->established = newstate == TCP_ESTABLISHED;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	bpf_map_delete_elem(&connecting, &key);
 	return 0;
 }
@@ -364,7 +392,7 @@ static __always_inline int accepted(struct trace_event_raw_sys_exit *ctx)
 	e->t = t;
 	e->established = 1;
 	__builtin_memset(e->_pad, 0, sizeof(e->_pad));
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -408,7 +436,7 @@ static __always_inline int duped(struct trace_event_raw_sys_enter *ctx)
 	e->t = t;
 	e->oldfd = oldfd;
 	e->newfd = newfd;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
