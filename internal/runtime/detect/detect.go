@@ -41,7 +41,14 @@ const maxProcesses = 1 << 16
 type Detector struct {
 	mu    sync.Mutex
 	procs map[uint32]*process
+	// shellSockets are the sockets reverse-shell alerts named: every later shell on the same
+	// connection is the same session (subshells fork without exec, so the tree has gaps).
+	shellSockets map[string]bool
 }
+
+// maxShellSockets bounds shellSockets; past it the set starts over, which at worst repeats
+// an alert for a session that is still going.
+const maxShellSockets = 4096
 
 // process is what the detector remembers about a live process.
 type process struct {
@@ -58,7 +65,9 @@ type process struct {
 }
 
 // New returns a detector with no history.
-func New() *Detector { return &Detector{procs: map[uint32]*process{}} }
+func New() *Detector {
+	return &Detector{procs: map[uint32]*process{}, shellSockets: map[string]bool{}}
+}
 
 // Observe updates the detector's state with e and returns the alerts e raises.
 func (d *Detector) Observe(e *event.Event) []Alert {

@@ -61,6 +61,14 @@ func TestDetections(t *testing.T) {
 			},
 		},
 		{
+			name: "a shell whose parent is an unseen subshell of the reverse shell does not alert again",
+			events: []*event.Event{
+				execEv(101, 100, inPod, "/usr/bin/bash", []string{"bash", "-i"}, [3]event.FD{tcp, tcp, tcp}, peer),
+				// 102 is a subshell bash forked without exec: the sensor never saw it.
+				execEv(103, 102, inPod, "/usr/bin/bash", []string{"bash", "/usr/lib/x"}, [3]event.FD{tcp, {}, tcp}, peer),
+			},
+		},
+		{
 			name: "a second reverse shell on another socket alerts",
 			events: []*event.Event{
 				execEv(101, 100, inPod, "/usr/bin/bash", []string{"bash", "-i"}, [3]event.FD{tcp, tcp, tcp}, peer),
@@ -244,7 +252,7 @@ func TestAlertNamesTheContainer(t *testing.T) {
 	}
 	withPod := inPod
 	withPod.Namespace, withPod.Pod, withPod.WorkloadKind, withPod.Workload, withPod.Container = "shop", "web-7d9-abc", "Deployment", "web", "app"
-	a = d.Observe(execEv(102, 100, withPod, "/usr/bin/bash", []string{"bash", "-i"}, [3]event.FD{tcp, tcp, tcp}, peer))[0]
+	a = New().Observe(execEv(102, 100, withPod, "/usr/bin/bash", []string{"bash", "-i"}, [3]event.FD{tcp, tcp, tcp}, peer))[0]
 	if got := a.Resource.String(); got != "shop/Deployment/web[app]" {
 		t.Errorf("resource %s, want shop/Deployment/web[app]", got)
 	}

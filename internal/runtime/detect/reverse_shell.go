@@ -112,10 +112,12 @@ func reverseShell(d *Detector, e *event.Event) []finding.Finding {
 	if sock != nil {
 		key = sock.Local.String() + ">" + sock.Remote.String()
 	}
-	if d.inReverseShell(e, key) {
+	if d.inReverseShell(e, key) || d.shellSockets[key] {
+		d.proc(e.Process.PID).reverseShell = key
 		return nil
 	}
 	d.proc(e.Process.PID).reverseShell = key
+	d.rememberShellSocket(key)
 	peer := "a network socket"
 	if sock != nil && sock.Remote.IsValid() {
 		peer = fmt.Sprintf("%s %s (local %s)", protocolName(sock), sock.Remote, sock.Local)
@@ -182,6 +184,7 @@ func pipelineRelay(d *Detector, e *event.Event) []finding.Finding {
 			continue
 		}
 		p.reverseShell = key
+		d.rememberShellSocket(key)
 		sock := e.Conn.Socket
 		msg := fmt.Sprintf("%s (pid %d, parent pid %d) runs in a pipeline with the network relay %s (pid %d), which connected it to %s %s (local %s)",
 			commandLine(p.binary, p.args), p.pid, p.ppid, path.Base(relay.binary), relay.pid, protocolName(&sock), sock.Remote, sock.Local)
@@ -198,4 +201,14 @@ func pipelineRelay(d *Detector, e *event.Event) []finding.Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+func (d *Detector) rememberShellSocket(key string) {
+	if key == "?" {
+		return
+	}
+	if len(d.shellSockets) >= maxShellSockets {
+		clear(d.shellSockets)
+	}
+	d.shellSockets[key] = true
 }
