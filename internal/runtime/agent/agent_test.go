@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -426,5 +427,56 @@ func TestAlertNamesThePod(t *testing.T) {
 	}
 	if want := ns.Name + "/Pod/web-0[app]"; res.String() != want {
 		t.Errorf("alert resource %s, want %s", res, want)
+	}
+}
+
+// TestToolsAndDriftInAContainer runs curl and a binary copied to /dev/shm from a container's
+// cgroup, and the same curl on the node: the container's raise runtime-tool-executed and
+// runtime-drift-exec; the node's curl raises nothing.
+func TestToolsAndDriftInAContainer(t *testing.T) {
+	out := startAgent(t, Config{Node: "node-a"})
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl is not installed here")
+	}
+	c := newContainer(t, podUID)
+	c.run(t, curl, "-s", "-o", "/dev/null", "--max-time", "1", "http://127.0.0.1:1/")
+	a := out.waitFor(t, "a runtime-tool alert for curl", func(r *record) bool {
+		return r.Kind == "alert" && r.Check == "runtime-tool-executed" && r.Evidence.Origin.ContainerID == c.id
+	})
+	if !strings.Contains(a.Message, "network tool") || !strings.Contains(a.Message, "curl") {
+		t.Errorf("message %q", a.Message)
+	}
+
+	dir, err := os.MkdirTemp("/dev/shm", "redoubt-drift-")
+	if err != nil {
+		t.Skipf("no /dev/shm: %v", err)
+	}
+	defer os.RemoveAll(dir)
+	payload := filepath.Join(dir, "payload")
+	b, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(payload, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.run(t, payload)
+	a = out.waitFor(t, "a drift alert for the /dev/shm payload", func(r *record) bool {
+		return r.Kind == "alert" && r.Check == "runtime-drift-exec" && r.Evidence.Origin.ContainerID == c.id
+	})
+	if !strings.Contains(a.Message, "/dev/shm") {
+		t.Errorf("message %q", a.Message)
+	}
+
+	// The node's own curl is the node's business.
+	host := exec.Command(curl, "-s", "-o", "/dev/null", "--max-time", "1", "http://127.0.0.1:1/", "redoubt-host-curl")
+	host.Run()
+	c.sync(t, out)
+	out.waitFor(t, "the node's curl exec", func(r *record) bool {
+		return r.Kind == "exec" && r.Exec != nil && slices.Contains(r.Exec.Args, "redoubt-host-curl")
+	})
+	if n := len(out.all(func(r *record) bool { return r.Kind == "alert" && r.Evidence.Origin.ContainerID == "" && r.Check == "runtime-tool-executed" })); n > 0 {
+		t.Errorf("%d runtime-tool alerts for processes on the node", n)
 	}
 }
