@@ -476,7 +476,9 @@ func TestToolsAndDriftInAContainer(t *testing.T) {
 	out.waitFor(t, "the node's curl exec", func(r *record) bool {
 		return r.Kind == "exec" && r.Exec != nil && slices.Contains(r.Exec.Args, "redoubt-host-curl")
 	})
-	if n := len(out.all(func(r *record) bool { return r.Kind == "alert" && r.Evidence.Origin.ContainerID == "" && r.Check == "runtime-tool-executed" })); n > 0 {
+	if n := len(out.all(func(r *record) bool {
+		return r.Kind == "alert" && r.Evidence.Origin.ContainerID == "" && r.Check == "runtime-tool-executed"
+	})); n > 0 {
 		t.Errorf("%d runtime-tool alerts for processes on the node", n)
 	}
 }
