@@ -12,6 +12,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
 	"redoubt.dev/redoubt/internal/runtime/event"
@@ -62,6 +63,11 @@ func Load() (*Sensor, error) { return LoadWith(LoadOptions{}) }
 func LoadWith(o LoadOptions) (*Sensor, error) {
 	if err := ensureTracefs(); err != nil {
 		return nil, err
+	}
+	// A no-op on kernels that charge BPF memory to the memory cgroup (5.11 and later); before
+	// that, maps count against RLIMIT_MEMLOCK, which needs raising.
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("raising RLIMIT_MEMLOCK for the eBPF maps (kernels before 5.11 need CAP_SYS_RESOURCE): %w", err)
 	}
 	spec, err := loadBpf()
 	if err != nil {
