@@ -142,5 +142,6 @@ scanned and reported).`,
 	root.AddCommand(newNetpolCmd())
 	root.AddCommand(newAuditlogCmd())
 	root.AddCommand(newEventsCmd())
+	root.AddCommand(newSensorCmd())
 	return root
 }

@@ -155,3 +155,8 @@ func primaryName(c *Component) string {
 	}
 	return best
 }
+
+// ComponentClass classifies a binary by its file name (curl, apt-get, gcc-12, pip3.11, ...)
+// into the component classes above, so that the runtime detections flag at exec the same tools
+// the image analyzer flags in an image.
+func ComponentClass(name string) (class string, ok bool) { return componentClass(name) }
