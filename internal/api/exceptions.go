@@ -108,10 +108,6 @@ func (h *handler) addException(r *request) (int, any, error) {
 	if _, err := readParams(r.URL); err != nil {
 		return 0, nil, err
 	}
-	es, err := h.exceptionStore()
-	if err != nil {
-		return 0, nil, err
-	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return 0, nil, &apiError{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("Content-Type %q: want application/json", ct)}
 	}
@@ -125,6 +121,10 @@ func (h *handler) addException(r *request) (int, any, error) {
 		if err := r.authorize(Attributes{Verb: "create", Resource: ResourceExceptions, Namespace: ns}); err != nil {
 			return 0, nil, err
 		}
+	}
+	es, err := h.exceptionStore()
+	if err != nil {
+		return 0, nil, err
 	}
 	today := h.opts.Now()
 	e, err := body.exception(today)

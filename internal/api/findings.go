@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"redoubt.dev/redoubt/internal/store"
 )
@@ -14,6 +15,10 @@ type Page[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"nextCursor,omitempty"`
 }
+
+// storeFields maps the Query fields the store names in errors to the API's parameters.
+var storeFields = map[string]string{"after": "cursor", "text": "q", "limit": "limit", "phase": "phase",
+	"severity": "severity", "state": "state", "workload": "workload", "since": "since", "scope": "scope"}
 
 // findingID is the shape of store.Fingerprint: 32 lower-case hex digits.
 var findingID = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -100,10 +105,26 @@ func (h *handler) findingHistory(r *request) (int, any, error) {
 	return http.StatusOK, History{Finding: rec, Events: events}, nil
 }
 
-// storeError wraps a store failure with what was being done; the log gets it whole.
+// storeError wraps a store failure with what was being done; the log gets it whole. A query
+// the store refuses (a cursor it never returned) is the caller's mistake, a 400 naming the
+// parameter as the API spells it.
 func storeError(err error, doing string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return &apiError{status: http.StatusNotFound, msg: doing + ": not found"}
+	}
+	if errors.Is(err, store.ErrInvalidQuery) {
+		msg := err.Error()
+		if i := strings.Index(msg, store.ErrInvalidQuery.Error()+": "); i >= 0 {
+			msg = msg[i+len(store.ErrInvalidQuery.Error())+2:]
+		}
+		field, rest, ok := strings.Cut(msg, ": ")
+		if ok {
+			if p, known := storeFields[field]; known {
+				field = p
+			}
+			msg = fmt.Sprintf("parameter %q: %s", field, rest)
+		}
+		return &apiError{status: http.StatusBadRequest, msg: msg}
 	}
 	return fmt.Errorf("store: %s: %w", doing, err)
 }
