@@ -564,7 +564,11 @@ func TestFindingFilters(t *testing.T) {
 		}},
 		{"severity=critical&severity=high", func(r *store.Record) bool { return r.Finding.Severity >= finding.High }},
 		{"namespace=team-001", func(r *store.Record) bool { return r.Finding.Resource.Namespace == "team-001" }},
-		{"workload=" + f.gone.Kind + "/" + f.gone.Name, func(r *store.Record) bool { return r.Finding.Resource.Workload() == f.gone }},
+		// The workload filter names no namespace: svc-0000 is in every namespace of the estate.
+		{"workload=" + f.gone.Kind + "/" + f.gone.Name, func(r *store.Record) bool {
+			return r.Finding.Resource.Kind == f.gone.Kind && r.Finding.Resource.Name == f.gone.Name
+		}},
+		{"workload=" + f.gone.Kind + "/" + f.gone.Name + "&namespace=" + f.gone.Namespace, func(r *store.Record) bool { return r.Finding.Resource.Workload() == f.gone }},
 		{"workload=" + f.gone.Name, func(r *store.Record) bool { return r.Finding.Resource.Name == f.gone.Name }},
 		{"check=" + someCheck, func(r *store.Record) bool { return r.Finding.Check == someCheck }},
 		{"state=open", func(r *store.Record) bool { return r.State == store.StateOpen }},
@@ -594,6 +598,12 @@ func TestFindingFilters(t *testing.T) {
 			got := f.walk(t, tt.query, 37)
 			if !slices.Equal(ids(got), ids(want)) {
 				t.Errorf("%s: %d findings, want %d", tt.query, len(got), len(want))
+				wantIDs := ids(want)
+				for _, r := range got {
+					if !slices.Contains(wantIDs, r.ID) {
+						t.Logf("unexpected: %s %s %+v %s", r.ID, r.Finding.Check, r.Finding.Resource, r.State)
+					}
+				}
 			}
 		})
 	}
