@@ -167,27 +167,6 @@ type Store interface {
 	Close() error
 }
 
-// StoredException is an exception added through the API (POST /api/v1/exceptions): the same
-// model as the exceptions of .redoubt.yaml, with who added it and when.
-type StoredException struct {
-	// ID is assigned by AddException.
-	ID        string            `json:"id"`
-	Exception finding.Exception `json:"exception"`
-	// CreatedBy is the Kubernetes user that added it; CreatedAt when (set by AddException when zero).
-	CreatedBy string    `json:"createdBy"`
-	CreatedAt time.Time `json:"createdAt"`
-}
-
-// ExceptionStore keeps exceptions added through the API. It is apart from Store so that an
-// engine can be used before it has them; the API answers 501 for exceptions until it does.
-// Exception.Expires must survive the round trip (its JSON tag drops it: store it in a column).
-type ExceptionStore interface {
-	// AddException stores an exception in one transaction and returns it with ID and CreatedAt set.
-	AddException(ctx context.Context, e StoredException) (*StoredException, error)
-	// Exceptions returns every stored exception, oldest first, expired ones included.
-	Exceptions(ctx context.Context) ([]StoredException, error)
-}
-
 // Fingerprint is a finding's stable ID: a hash of finding.Key (check, resource, location,
 // vulnerability and message), so the same finding from two audits, or from two replicas, is one
 // record.
@@ -238,4 +217,81 @@ type Queue interface {
 	Release(ctx context.Context, digest, owner string, retryAt time.Time) error
 	// Pending counts the jobs queued or claimed.
 	Pending(ctx context.Context) (int, error)
+}
+
+// Receiver is a notification destination as the store knows it: which changes it is sent.
+type Receiver struct {
+	Name string `json:"name"`
+	// MinSeverity: new and reopened findings at or above it are sent (suppressed ones never).
+	MinSeverity finding.Severity `json:"minSeverity"`
+	// Resolved: resolutions of findings at or above MinSeverity are sent too.
+	Resolved bool `json:"resolved"`
+}
+
+// Notification is one change of one finding to deliver to one receiver.
+type Notification struct {
+	ID       int64     `json:"id"`
+	Receiver string    `json:"receiver"`
+	Kind     EventKind `json:"kind"` // opened, reopened or resolved
+	ScanID   int64     `json:"scanId,omitempty"`
+	Created  time.Time `json:"created"`
+	// Record is the finding as it is stored now.
+	Record    Record    `json:"record"`
+	Attempts  int       `json:"attempts"`
+	NextTry   time.Time `json:"nextTry,omitzero"`
+	LastError string    `json:"lastError,omitempty"`
+}
+
+// ReceiverStats is a receiver's delivery backlog, for logs and metrics.
+type ReceiverStats struct {
+	Receiver string `json:"receiver"`
+	Pending  int    `json:"pending"`
+	// Oldest is when the oldest undelivered notification was made; zero when none waits.
+	Oldest time.Time `json:"oldest,omitzero"`
+	// Failing counts undelivered notifications that have failed at least once.
+	Failing int `json:"failing"`
+}
+
+// Outbox is notification delivery state. RecordScan and AddFindings write a notification for
+// every receiver a change concerns in the same transaction as the change, so nothing is lost
+// while a receiver is down or the process dies; senders claim batches (a digest), and mark them
+// delivered or failed with the time to try again.
+type Outbox interface {
+	// SetReceivers replaces the receivers; notifications pending for a removed one are dropped.
+	SetReceivers(ctx context.Context, rs []Receiver) error
+	// ClaimNotifications takes up to max due notifications of a receiver, oldest first, for
+	// owner until now+lease; an empty list when none is due.
+	ClaimNotifications(ctx context.Context, receiver, owner string, now time.Time, lease time.Duration, max int) ([]Notification, error)
+	// Delivered marks claimed notifications sent; DeliveryFailed returns them to wait until
+	// nextTry, recording why. Either is ErrLeaseLost if owner no longer holds every one of them.
+	Delivered(ctx context.Context, owner string, ids []int64, at time.Time) error
+	DeliveryFailed(ctx context.Context, owner string, ids []int64, nextTry time.Time, reason string) error
+	// OutboxStats reports each receiver's backlog.
+	OutboxStats(ctx context.Context) ([]ReceiverStats, error)
+}
+
+// ErrInvalidException is returned (wrapped, saying what is wrong) by AddException for an
+// exception without a reason, owner or future expiry, or one that would match everything.
+var ErrInvalidException = errors.New("invalid exception")
+
+// StoredException is an exception added through the API, with who added it and when.
+type StoredException struct {
+	ID        int64             `json:"id"`
+	Exception finding.Exception `json:"exception"`
+	// Expires is the exception's expiry (Exception.Expires) as YYYY-MM-DD: the first day on
+	// which it no longer applies.
+	Expires   string    `json:"expires"`
+	Created   time.Time `json:"created"`
+	CreatedBy string    `json:"createdBy"`
+}
+
+// Exceptions are the stored exceptions: the same model as .redoubt.yaml's, with reason, owner
+// and expiry required. The audit applies them like the file's, with Source "api".
+type Exceptions interface {
+	// AddException validates and stores an exception made at `at` by `by` (the API caller).
+	AddException(ctx context.Context, e finding.Exception, by string, at time.Time) (*StoredException, error)
+	// ListExceptions returns every stored exception, expired ones too, oldest first.
+	ListExceptions(ctx context.Context) ([]StoredException, error)
+	// DeleteException removes one; ErrNotFound if there is no such ID.
+	DeleteException(ctx context.Context, id int64) error
 }
