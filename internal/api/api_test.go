@@ -65,6 +65,7 @@ type env struct {
 	imageDigest   string
 	imageWorkload finding.Resource
 	report        *image.Report
+	auth          *Kubernetes
 }
 
 var (
@@ -181,6 +182,7 @@ func buildFixture(c *testenv.Cluster) (*env, error) {
 	}
 	// Denials are not cached, so the RBAC tests see a grant as soon as the authorizer does.
 	auth := NewKubernetes(reviewer, KubernetesOptions{DenyTTL: -1})
+	f.auth = auth
 	h := New(Options{Store: st, Authenticator: auth, Authorizer: auth,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return t1 }})
 	srv := httptest.NewServer(h)
@@ -872,6 +874,27 @@ func TestExceptions(t *testing.T) {
 	if status, body := f.do(t, http.MethodDelete, admin, path, nil); status != http.StatusNotFound {
 		t.Errorf("DELETE %s again: status %d, want 404: %s", path, status, body)
 	}
+}
+
+// TestTimeout: a request whose work outlasts Options.Timeout is answered 503 with a JSON error
+// that says so, not left hanging.
+func TestTimeout(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(New(Options{Store: f.store, Authenticator: f.auth, Authorizer: f.auth, Timeout: time.Nanosecond,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}))
+	defer srv.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/api/v1/workloads", nil)
+	req.Header.Set("Authorization", "Bearer "+f.token(t, testenv.AdminUser))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503: %s", resp.StatusCode, body)
+	}
+	errorOf(t, body)
 }
 
 // TestOpenAPIMatchesRoutes walks the OpenAPI document: every path and method it describes is
