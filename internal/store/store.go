@@ -108,6 +108,9 @@ type Query struct {
 	// State is open, resolved or suppressed (open and suppressed).
 	State string
 	Scope Scope
+	// Digest keeps findings about the image with this manifest digest (Location.Digest): the
+	// workloads running an image, and what is wrong with it.
+	Digest string
 	// Since keeps findings whose LastSeen is at or after it.
 	Since time.Time
 	// Text matches the message, title, check or resource name (case-insensitive substring).
@@ -268,6 +271,9 @@ type Outbox interface {
 	DeliveryFailed(ctx context.Context, owner string, ids []int64, nextTry time.Time, reason string) error
 	// OutboxStats reports each receiver's backlog.
 	OutboxStats(ctx context.Context) ([]ReceiverStats, error)
+	// PruneDelivered deletes notifications delivered before `before` and returns how many: the
+	// outbox would otherwise grow with every change for as long as serve runs.
+	PruneDelivered(ctx context.Context, before time.Time) (int, error)
 }
 
 // ErrInvalidException is returned (wrapped, saying what is wrong) by AddException for an

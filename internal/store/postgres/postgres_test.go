@@ -100,3 +100,14 @@ func TestReplicasMigrateTogether(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkImages: one pass over 1,000 stored image inventories.
+func BenchmarkImages(b *testing.B) {
+	storetest.BenchImages(b, 1000, func(b *testing.B) store.Store {
+		s, err := postgres.Open(b.Context(), pgtest.Database(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}

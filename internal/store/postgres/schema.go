@@ -30,6 +30,7 @@ CREATE TABLE findings (
 	namespace TEXT NOT NULL,
 	kind TEXT NOT NULL,
 	name TEXT NOT NULL,
+	digest TEXT NOT NULL,
 	search TEXT NOT NULL,
 	first_seen BIGINT NOT NULL,
 	last_seen BIGINT NOT NULL,
@@ -41,6 +42,7 @@ CREATE INDEX findings_scope ON findings (scope, state);
 CREATE INDEX findings_order ON findings (severity DESC, id);
 CREATE INDEX findings_namespace ON findings (namespace, name);
 CREATE INDEX findings_check ON findings (check_id);
+CREATE INDEX findings_digest ON findings (digest);
 CREATE TABLE scopes (
 	scope TEXT PRIMARY KEY,
 	last_audit BIGINT NOT NULL,

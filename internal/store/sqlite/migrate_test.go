@@ -37,7 +37,7 @@ func TestMigrateKeepsData(t *testing.T) {
 		args []any
 	}{
 		{`INSERT INTO scans (id, scope, started, finished, findings, new, reopened, resolved, note) VALUES (1, 'cluster', ?, ?, 1, 1, 0, 0, 'written by schema 1')`, []any{at.UnixNano(), at.UnixNano()}},
-		{`INSERT INTO findings (id, scope, state, suppressed, supp, phase, severity, check_id, namespace, kind, name, search, first_seen, last_seen, resolved_at, hash, data) VALUES (?, 'cluster', 'open', 0, '', 'deploy', 4, 'privileged-container', 'a', 'Deployment', 'b', 'privileged', ?, ?, NULL, 'h', ?)`,
+		{`INSERT INTO findings (id, scope, state, suppressed, supp, phase, severity, check_id, namespace, kind, name, digest, search, first_seen, last_seen, resolved_at, hash, data) VALUES (?, 'cluster', 'open', 0, '', 'deploy', 4, 'privileged-container', 'a', 'Deployment', 'b', '', 'privileged', ?, ?, NULL, 'h', ?)`,
 			[]any{store.Fingerprint(&f), at.UnixNano(), at.UnixNano(), string(data)}},
 		{`INSERT INTO scopes (scope, last_audit, last_scan) VALUES ('cluster', ?, 1)`, []any{at.UnixNano()}},
 	} {

@@ -29,6 +29,7 @@ CREATE TABLE findings (
 	namespace TEXT NOT NULL,
 	kind TEXT NOT NULL,
 	name TEXT NOT NULL,
+	digest TEXT NOT NULL,
 	search TEXT NOT NULL,
 	first_seen INTEGER NOT NULL,
 	last_seen INTEGER NOT NULL,
@@ -40,6 +41,7 @@ CREATE INDEX findings_scope ON findings (scope, state);
 CREATE INDEX findings_order ON findings (severity DESC, id);
 CREATE INDEX findings_namespace ON findings (namespace, name);
 CREATE INDEX findings_check ON findings (check_id);
+CREATE INDEX findings_digest ON findings (digest);
 CREATE TABLE scopes (
 	scope TEXT PRIMARY KEY,
 	last_audit INTEGER NOT NULL,

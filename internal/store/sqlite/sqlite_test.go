@@ -122,3 +122,31 @@ func BenchmarkRecordScan(b *testing.B) {
 		return s
 	})
 }
+
+// BenchmarkImages: one pass over 1,000 stored image inventories.
+func BenchmarkImages(b *testing.B) {
+	storetest.BenchImages(b, 1000, func(b *testing.B) store.Store {
+		s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), sqlite.FileName))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}
+
+// TestFileIsPrivate: the store file, which lists the cluster's weaknesses, is its owner's only.
+func TestFileIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", sqlite.FileName)
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", path, perm)
+	}
+}

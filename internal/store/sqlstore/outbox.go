@@ -225,3 +225,17 @@ FROM receivers r LEFT JOIN outbox o ON o.receiver = r.name AND o.delivered_at IS
 	}
 	return out, s.wrap(rows.Err())
 }
+
+// PruneDelivered deletes notifications delivered before `before`; see store.Outbox.
+func (s *DB) PruneDelivered(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, false, func(tx Tx) error {
+		var err error
+		n, err = tx.Exec(ctx, `DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?`, nanos(before))
+		if err != nil {
+			return s.wrap(fmt.Errorf("prune delivered notifications: %w", err))
+		}
+		return nil
+	})
+	return int(n), err
+}

@@ -71,10 +71,18 @@ func invalid(field, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", store.ErrInvalidQuery, field, fmt.Sprintf(format, args...))
 }
 
+// maxFilter bounds a text filter: the values come from API clients.
+const maxFilter = 1024
+
 // where turns a query's filters into a WHERE clause; an unknown value is store.ErrInvalidQuery.
 func where(q store.Query) (string, []any, error) {
 	var conds []string
 	var args []any
+	for name, v := range map[string]string{"namespace": q.Namespace, "workload": q.Workload, "check": q.Check, "text": q.Text, "scope": string(q.Scope), "digest": q.Digest, "after": q.After} {
+		if len(v) > maxFilter {
+			return "", nil, invalid(name, "longer than %d bytes", maxFilter)
+		}
+	}
 	if len(q.Phase) > 0 {
 		for _, p := range q.Phase {
 			switch p {
@@ -122,6 +130,9 @@ func where(q store.Query) (string, []any, error) {
 	}
 	if q.Scope != "" {
 		conds, args = append(conds, `f.scope = ?`), append(args, string(q.Scope))
+	}
+	if q.Digest != "" {
+		conds, args = append(conds, `f.digest = ?`), append(args, q.Digest)
 	}
 	if !q.Since.IsZero() {
 		conds, args = append(conds, lastSeen+` >= ?`), append(args, nanos(q.Since))

@@ -14,9 +14,9 @@ import (
 )
 
 // findingCols are the columns of the findings table, in the order rowArgs gives them.
-const findingCols = `id, scope, state, suppressed, supp, phase, severity, check_id, namespace, kind, name, search, first_seen, last_seen, resolved_at, hash, data`
+const findingCols = `id, scope, state, suppressed, supp, phase, severity, check_id, namespace, kind, name, digest, search, first_seen, last_seen, resolved_at, hash, data`
 
-const nFindingCols = 17
+const nFindingCols = 18
 
 // item is one finding of a write, encoded once.
 type item struct {
@@ -154,9 +154,9 @@ func (s *DB) write(ctx context.Context, scope store.Scope, started, at time.Time
 				ev.add(it.id, store.EventUnsupp, atN, ch.Scan.ID, "")
 			}
 			if reopened || p.hash != it.hash || p.scope != string(scope) {
-				if _, err := tx.Exec(ctx, `UPDATE findings SET scope = ?, state = 'open', suppressed = ?, supp = ?, phase = ?, severity = ?, check_id = ?, namespace = ?, kind = ?, name = ?, search = ?, last_seen = ?, resolved_at = NULL, hash = ?, data = ? WHERE id = ?`,
+				if _, err := tx.Exec(ctx, `UPDATE findings SET scope = ?, state = 'open', suppressed = ?, supp = ?, phase = ?, severity = ?, check_id = ?, namespace = ?, kind = ?, name = ?, digest = ?, search = ?, last_seen = ?, resolved_at = NULL, hash = ?, data = ? WHERE id = ?`,
 					string(scope), boolInt(it.supp != ""), it.supp, string(it.f.Phase), int64(it.f.Severity), it.f.Check,
-					it.f.Resource.Namespace, it.f.Resource.Kind, it.f.Resource.Name, search(it.f), atN, it.hash, it.data, it.id); err != nil {
+					it.f.Resource.Namespace, it.f.Resource.Kind, it.f.Resource.Name, it.f.Location.Digest, search(it.f), atN, it.hash, it.data, it.id); err != nil {
 					return s.wrap(fmt.Errorf("record scan of %s: update finding %s: %w", scope, it.id, err))
 				}
 			} else if !audit {
@@ -273,7 +273,7 @@ func (s *DB) insertFindings(ctx context.Context, tx Tx, scope store.Scope, items
 			b.WriteString(row)
 			args = append(args, it.id, string(scope), string(store.StateOpen), boolInt(it.supp != ""), it.supp,
 				string(it.f.Phase), int64(it.f.Severity), it.f.Check, it.f.Resource.Namespace, it.f.Resource.Kind,
-				it.f.Resource.Name, search(it.f), atN, atN, nil, it.hash, it.data)
+				it.f.Resource.Name, it.f.Location.Digest, search(it.f), atN, atN, nil, it.hash, it.data)
 		}
 		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
 			return fmt.Errorf("insert findings: %w", err)

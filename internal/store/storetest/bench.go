@@ -79,3 +79,31 @@ func cpuMillis() float64 {
 func startCPU() cpuClock { return cpuClock(cpuMillis()) }
 
 func (c cpuClock) since() float64 { return cpuMillis() - float64(c) }
+
+// BenchImages measures one pass of Images over n stored inventories (the test application
+// image's real report under n digests): the store's share of re-matching every inventory after
+// a vulnerability-database change.
+func BenchImages(b *testing.B, n int, open func(b *testing.B) store.Store) {
+	rep := appReport(b)
+	s := open(b)
+	defer s.Close()
+	for i := range n {
+		img := &store.Image{Digest: fmt.Sprintf("sha256:%064x", i), Refs: []string{"example.test/app:1.0"}, Report: rep, ScannedAt: t0, MatchedAt: t0}
+		if err := s.PutImage(b.Context(), img); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run(fmt.Sprintf("stream-%d", n), func(b *testing.B) {
+		cpu := startCPU()
+		for b.Loop() {
+			seen := 0
+			if err := s.Images(b.Context(), func(*store.Image) error { seen++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			if seen != n {
+				b.Fatalf("streamed %d images, want %d", seen, n)
+			}
+		}
+		b.ReportMetric(cpu.since()/float64(b.N), "cpu-ms/op")
+	})
+}

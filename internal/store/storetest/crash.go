@@ -42,6 +42,11 @@ func CrashChild(open func(ctx context.Context, target string) (store.Store, erro
 		fmt.Fprintln(os.Stderr, "crash child:", err)
 		os.Exit(3)
 	}
+	// Every change is to be notified, so the outbox must agree with the history too.
+	if err := s.(store.Outbox).SetReceivers(ctx, []store.Receiver{{Name: "all", Resolved: true}}); err != nil {
+		fmt.Fprintln(os.Stderr, "crash child:", err)
+		os.Exit(3)
+	}
 	for i := 0; ; i++ {
 		at := t0.Add(time.Duration(i) * time.Minute)
 		if _, err := s.RecordScan(ctx, store.ScopeCluster, at, at, crashAudit(i), "audit "+strconv.Itoa(i)); err != nil {
@@ -55,8 +60,8 @@ func CrashChild(open func(ctx context.Context, target string) (store.Store, erro
 // CrashTest runs the test binary again as a writer of audits into target (a file or a
 // database URL, passed to the child's CrashChild), SIGKILLs it in the middle of a write after
 // several commits, and checks with reopen that no committed audit was lost and that every
-// stored audit is whole: its scan row agrees with its findings and their history, and nothing
-// of the audit being written when the writer died is there.
+// stored audit is whole: its scan row agrees with its findings, their history and the
+// notifications it made, and nothing of the audit being written when the writer died is there.
 func CrashTest(t *testing.T, target string, reopen func(t *testing.T) store.Store) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), CrashEnv+"="+target)
@@ -114,6 +119,30 @@ func CrashTest(t *testing.T, target string, reopen func(t *testing.T) store.Stor
 		for _, e := range h {
 			events[e.ScanID]++
 		}
+	}
+	// The outbox was written in the same transactions: one notification per change.
+	notified := map[int64]int{}
+	o := s.(store.Outbox)
+	for {
+		ns, err := o.ClaimNotifications(ctx, "all", "checker", scans[0].Finished, time.Hour, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ns) == 0 {
+			break
+		}
+		for _, n := range ns {
+			notified[n.ScanID]++
+		}
+	}
+	for _, sc := range scans {
+		if got, want := notified[sc.ID], sc.New+sc.Reopened+sc.Resolved; got != want {
+			t.Errorf("scan %d: %d notifications, the scan row counts %d changes", sc.ID, got, want)
+		}
+		delete(notified, sc.ID)
+	}
+	if len(notified) > 0 {
+		t.Errorf("notifications of scans that are not stored: %v", notified)
 	}
 	for _, sc := range scans {
 		i, err := strconv.Atoi(strings.TrimPrefix(sc.Note, "audit "))

@@ -114,6 +114,14 @@ func testOutbox(t *testing.T, open Open) {
 		t.Fatal(err)
 	}
 
+	// Delivered notifications can be pruned, by delivery time.
+	if n, err := o.PruneDelivered(ctx(t), hour(0).Add(30*time.Minute)); err != nil || n != 1 {
+		t.Errorf("PruneDelivered before r2's delivery: %d, %v; want ops's one notification", n, err)
+	}
+	if n, err := o.PruneDelivered(ctx(t), hour(9)); err != nil || n != 2 {
+		t.Errorf("PruneDelivered: %d, %v; want all's two", n, err)
+	}
+
 	// The finding that goes away is sent to ops as resolved, and not to all.
 	record(t, s, store.ScopeCluster, hour(2), b, c)
 	res := claim(t, o, "ops", "r1", hour(2), 10)
