@@ -580,6 +580,7 @@ func TestFindingFilters(t *testing.T) {
 		{"state=resolved", func(r *store.Record) bool { return r.State == store.StateResolved }},
 		{"state=suppressed", func(r *store.Record) bool { return r.State == store.StateOpen && r.Finding.Suppressed != nil }},
 		{"since=" + t1.Format(time.RFC3339), func(r *store.Record) bool { return !r.LastSeen.Before(t1) }},
+		{"digest=" + f.imageDigest, func(r *store.Record) bool { return r.Finding.Location.Digest == f.imageDigest }},
 		{"scope=image:" + f.imageDigest, func(r *store.Record) bool { return r.Scope == store.Scope("image:"+f.imageDigest) }},
 		{"q=" + url.QueryEscape(someText), func(r *store.Record) bool {
 			s := strings.ToLower(r.Finding.Message + r.Finding.Title + r.Finding.Check + r.Finding.Resource.Name)
