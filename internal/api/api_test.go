@@ -66,6 +66,8 @@ type env struct {
 	imageWorkload finding.Resource
 	report        *image.Report
 	auth          *Kubernetes
+	// reviewer is the counted client the API's reviews go through.
+	reviewer kubernetes.Interface
 }
 
 var (
@@ -182,7 +184,7 @@ func buildFixture(c *testenv.Cluster) (*env, error) {
 	}
 	// Denials are not cached, so the RBAC tests see a grant as soon as the authorizer does.
 	auth := NewKubernetes(reviewer, KubernetesOptions{DenyTTL: -1})
-	f.auth = auth
+	f.auth, f.reviewer = auth, reviewer
 	h := New(Options{Store: st, Authenticator: auth, Authorizer: auth,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return t1 }})
 	srv := httptest.NewServer(h)
@@ -398,6 +400,46 @@ func TestTokenReviewsAreCached(t *testing.T) {
 	}
 	if got := f.accessReviews.Load() - sar; got != 0 {
 		t.Errorf("20 requests with a cached decision sent %d SubjectAccessReviews, want 0", got)
+	}
+}
+
+// TestConcurrentRequestsShareOneReview: a burst of requests with a token not yet cached (a
+// dashboard opening) sends one TokenReview and one SubjectAccessReview, not one per request.
+func TestConcurrentRequestsShareOneReview(t *testing.T) {
+	f := newFixture(t)
+	auth := NewKubernetes(f.reviewer, KubernetesOptions{})
+	srv := httptest.NewServer(New(Options{Store: f.store, Authenticator: auth, Authorizer: auth,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}))
+	defer srv.Close()
+	tr, sar := f.tokenReviews.Load(), f.accessReviews.Load()
+	var wg sync.WaitGroup
+	statuses := make([]int, 20)
+	for i := range statuses {
+		wg.Go(func() {
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/api/v1/scans", nil)
+			req.Header.Set("Authorization", "Bearer "+f.token(t, testenv.AdminUser))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		if st != http.StatusOK {
+			t.Errorf("request %d: status %d", i, st)
+		}
+	}
+	// Requests that arrive after the first review finished hit the cache; those during it wait
+	// for it. Either way, one review of each kind.
+	if got := f.tokenReviews.Load() - tr; got != 1 {
+		t.Errorf("20 concurrent requests sent %d TokenReviews, want 1", got)
+	}
+	if got := f.accessReviews.Load() - sar; got != 1 {
+		t.Errorf("20 concurrent requests sent %d SubjectAccessReviews, want 1", got)
 	}
 }
 
