@@ -170,6 +170,27 @@ type Store interface {
 	Close() error
 }
 
+// StoredException is an exception added through the API (POST /api/v1/exceptions): the same
+// model as the exceptions of .redoubt.yaml, with who added it and when.
+type StoredException struct {
+	// ID is assigned by AddException.
+	ID        string            `json:"id"`
+	Exception finding.Exception `json:"exception"`
+	// CreatedBy is the Kubernetes user that added it; CreatedAt when (set by AddException when zero).
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// ExceptionStore keeps exceptions added through the API. It is apart from Store so that an
+// engine can be used before it has them; the API answers 501 for exceptions until it does.
+// Exception.Expires must survive the round trip (its JSON tag drops it: store it in a column).
+type ExceptionStore interface {
+	// AddException stores an exception in one transaction and returns it with ID and CreatedAt set.
+	AddException(ctx context.Context, e StoredException) (*StoredException, error)
+	// Exceptions returns every stored exception, oldest first, expired ones included.
+	Exceptions(ctx context.Context) ([]StoredException, error)
+}
+
 // Fingerprint is a finding's stable ID: a hash of finding.Key (check, resource, location,
 // vulnerability and message), so the same finding from two audits, or from two replicas, is one
 // record.
@@ -274,30 +295,4 @@ type Outbox interface {
 	// PruneDelivered deletes notifications delivered before `before` and returns how many: the
 	// outbox would otherwise grow with every change for as long as serve runs.
 	PruneDelivered(ctx context.Context, before time.Time) (int, error)
-}
-
-// ErrInvalidException is returned (wrapped, saying what is wrong) by AddException for an
-// exception without a reason, owner or future expiry, or one that would match everything.
-var ErrInvalidException = errors.New("invalid exception")
-
-// StoredException is an exception added through the API, with who added it and when.
-type StoredException struct {
-	ID        int64             `json:"id"`
-	Exception finding.Exception `json:"exception"`
-	// Expires is the exception's expiry (Exception.Expires) as YYYY-MM-DD: the first day on
-	// which it no longer applies.
-	Expires   string    `json:"expires"`
-	Created   time.Time `json:"created"`
-	CreatedBy string    `json:"createdBy"`
-}
-
-// Exceptions are the stored exceptions: the same model as .redoubt.yaml's, with reason, owner
-// and expiry required. The audit applies them like the file's, with Source "api".
-type Exceptions interface {
-	// AddException validates and stores an exception made at `at` by `by` (the API caller).
-	AddException(ctx context.Context, e finding.Exception, by string, at time.Time) (*StoredException, error)
-	// ListExceptions returns every stored exception, expired ones too, oldest first.
-	ListExceptions(ctx context.Context) ([]StoredException, error)
-	// DeleteException removes one; ErrNotFound if there is no such ID.
-	DeleteException(ctx context.Context, id int64) error
 }

@@ -16,10 +16,10 @@ import (
 
 // The opened store implements every store interface.
 var (
-	_ store.Store      = (*sqlstore.DB)(nil)
-	_ store.Queue      = (*sqlstore.DB)(nil)
-	_ store.Outbox     = (*sqlstore.DB)(nil)
-	_ store.Exceptions = (*sqlstore.DB)(nil)
+	_ store.Store          = (*sqlstore.DB)(nil)
+	_ store.Queue          = (*sqlstore.DB)(nil)
+	_ store.Outbox         = (*sqlstore.DB)(nil)
+	_ store.ExceptionStore = (*sqlstore.DB)(nil)
 )
 
 // Open opens (creating and migrating as needed) PostgreSQL at databaseURL when it is set

@@ -75,8 +75,17 @@ CREATE TABLE scan_queue (
 );
 CREATE INDEX scan_queue_ready ON scan_queue (enqueued_at, digest);
 `,
-	// 2: notification delivery state (receivers and their outbox) and exceptions added
-	// through the API.
+	// 2: exceptions added through the API (POST /api/v1/exceptions).
+	`CREATE TABLE exceptions (
+	id TEXT PRIMARY KEY,
+	data TEXT NOT NULL,
+	expires INTEGER NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX exceptions_created ON exceptions (created_at, id);
+`,
+	// 3: notification delivery state: the receivers and their outbox.
 	`CREATE TABLE receivers (
 	name TEXT PRIMARY KEY,
 	min_severity INTEGER NOT NULL,
@@ -97,12 +106,5 @@ CREATE TABLE outbox (
 	delivered_at INTEGER
 );
 CREATE INDEX outbox_due ON outbox (receiver, delivered_at, id);
-CREATE TABLE exceptions (
-	id INTEGER PRIMARY KEY,
-	data TEXT NOT NULL,
-	expires TEXT NOT NULL,
-	created INTEGER NOT NULL,
-	created_by TEXT NOT NULL
-);
 `,
 }

@@ -2,47 +2,44 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
-	"redoubt.dev/redoubt/internal/finding"
 	"redoubt.dev/redoubt/internal/store"
 )
 
-var _ store.Exceptions = (*DB)(nil)
+var _ store.ExceptionStore = (*DB)(nil)
 
-// SourceAPI is the Source of exceptions added through the API, as their suppressions show it.
-const SourceAPI = "api"
-
-// AddException validates and stores an exception; see store.Exceptions. Unlike the file's,
-// an exception added at run time must expire: one that nobody revisits should not hide a
-// finding for ever.
-func (s *DB) AddException(ctx context.Context, e finding.Exception, by string, at time.Time) (*store.StoredException, error) {
-	e.Source, e.File, e.Line = SourceAPI, "", 0
-	var problems []string
-	if err := e.Validate(); err != nil {
-		problems = append(problems, err.Error())
+// AddException stores an exception added through the API; see store.ExceptionStore. The
+// exception's JSON drops Expires (it is `json:"-"` in the policy model), so expiry has its own
+// column.
+func (s *DB) AddException(ctx context.Context, e store.StoredException) (*store.StoredException, error) {
+	if err := e.Exception.Validate(); err != nil {
+		return nil, fmt.Errorf("store: exception: %w", err)
 	}
-	switch {
-	case e.Expires.IsZero():
-		problems = append(problems, "an expiry date is required")
-	case e.Expired(finding.Today(at)):
-		problems = append(problems, fmt.Sprintf("it expires on %s, which is not in the future", e.Expires.Format(time.DateOnly)))
+	id := make([]byte, 8)
+	_, _ = rand.Read(id) // never fails, says crypto/rand
+	e.ID = hex.EncodeToString(id)
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = time.Now()
 	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", store.ErrInvalidException, strings.Join(problems, "; "))
-	}
-	e.Expires = finding.Today(e.Expires)
-	data, err := json.Marshal(&e)
+	e.CreatedAt = e.CreatedAt.UTC()
+	e.Exception.Source = "api"
+	data, err := json.Marshal(&e.Exception)
 	if err != nil {
-		return nil, fmt.Errorf("encode exception: %w", err)
+		return nil, fmt.Errorf("store: encode exception: %w", err)
 	}
-	se := &store.StoredException{Exception: e, Expires: e.Expires.Format(time.DateOnly), Created: at.UTC(), CreatedBy: by}
+	var expires int64
+	if !e.Exception.Expires.IsZero() {
+		expires = nanos(e.Exception.Expires)
+	}
 	err = s.inTx(ctx, false, func(tx Tx) error {
-		if err := queryRow(ctx, tx, []any{&se.ID}, `INSERT INTO exceptions (data, expires, created, created_by) VALUES (?, ?, ?, ?) RETURNING id`,
-			string(data), se.Expires, nanos(at), by); err != nil {
+		_, err := tx.Exec(ctx, `INSERT INTO exceptions (id, data, expires, created_by, created_at) VALUES (?, ?, ?, ?, ?)`,
+			e.ID, string(data), expires, e.CreatedBy, nanos(e.CreatedAt))
+		if err != nil {
 			return s.wrap(fmt.Errorf("store exception: %w", err))
 		}
 		return nil
@@ -50,47 +47,33 @@ func (s *DB) AddException(ctx context.Context, e finding.Exception, by string, a
 	if err != nil {
 		return nil, err
 	}
-	return se, nil
+	return &e, nil
 }
 
-// ListExceptions returns every stored exception, oldest first.
-func (s *DB) ListExceptions(ctx context.Context) ([]store.StoredException, error) {
-	rows, err := s.conn.Query(ctx, `SELECT id, data, expires, created, created_by FROM exceptions ORDER BY id`)
+// Exceptions returns every stored exception, oldest first.
+func (s *DB) Exceptions(ctx context.Context) ([]store.StoredException, error) {
+	rows, err := s.conn.Query(ctx, `SELECT id, data, expires, created_by, created_at FROM exceptions ORDER BY created_at, id`)
 	if err != nil {
 		return nil, s.wrap(fmt.Errorf("exceptions: %w", err))
 	}
 	defer rows.Close()
 	var out []store.StoredException
 	for rows.Next() {
-		var se store.StoredException
+		var e store.StoredException
 		var data string
-		var created int64
-		if err := rows.Scan(&se.ID, &data, &se.Expires, &created, &se.CreatedBy); err != nil {
-			return nil, s.wrap(err)
+		var expires, created int64
+		if err := rows.Scan(&e.ID, &data, &expires, &e.CreatedBy, &created); err != nil {
+			return nil, s.wrap(fmt.Errorf("exceptions: %w", err))
 		}
-		if err := json.Unmarshal([]byte(data), &se.Exception); err != nil {
-			return nil, s.wrap(fmt.Errorf("exception %d: stored record is not readable: %w", se.ID, err))
+		if err := json.Unmarshal([]byte(data), &e.Exception); err != nil {
+			return nil, fmt.Errorf("exceptions: exception %s: %w", e.ID, err)
 		}
-		exp, err := time.Parse(time.DateOnly, se.Expires)
-		if err != nil {
-			return nil, s.wrap(fmt.Errorf("exception %d: stored expiry %q: %w", se.ID, se.Expires, err))
+		e.Exception.Source = "api"
+		if expires != 0 {
+			e.Exception.Expires = fromNanos(expires)
 		}
-		se.Exception.Expires, se.Exception.Source, se.Created = exp, SourceAPI, fromNanos(created)
-		out = append(out, se)
+		e.CreatedAt = fromNanos(created)
+		out = append(out, e)
 	}
 	return out, s.wrap(rows.Err())
-}
-
-// DeleteException removes one stored exception.
-func (s *DB) DeleteException(ctx context.Context, id int64) error {
-	return s.inTx(ctx, false, func(tx Tx) error {
-		n, err := tx.Exec(ctx, `DELETE FROM exceptions WHERE id = ?`, id)
-		if err != nil {
-			return s.wrap(fmt.Errorf("delete exception %d: %w", id, err))
-		}
-		if n == 0 {
-			return fmt.Errorf("exception %d: %w", id, store.ErrNotFound)
-		}
-		return nil
-	})
 }
