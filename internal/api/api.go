@@ -40,8 +40,8 @@ type Options struct {
 	// Store is where findings, scans and images are read. Required.
 	Store store.Store
 	// Exceptions keeps exceptions added through the API; nil means Store, if it implements
-	// store.Exceptions. Without either, the exception endpoints answer 501.
-	Exceptions store.Exceptions
+	// store.ExceptionStore. Without either, the exception endpoints answer 501.
+	Exceptions store.ExceptionStore
 	// Authenticator and Authorizer check every request; both are required (NewKubernetes
 	// returns one value that is both).
 	Authenticator Authenticator
@@ -87,7 +87,7 @@ func New(opts Options) http.Handler {
 		panic("api.New: Options.Authenticator and Options.Authorizer are required (api.NewKubernetes returns both)")
 	}
 	if opts.Exceptions == nil {
-		opts.Exceptions, _ = opts.Store.(store.Exceptions)
+		opts.Exceptions, _ = opts.Store.(store.ExceptionStore)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -127,7 +127,6 @@ func (h *handler) routes() []route {
 		{Prefix + "images", map[string]endpoint{http.MethodGet: h.listImages}},
 		{Prefix + "images/{digest}", map[string]endpoint{http.MethodGet: h.getImage}},
 		{Prefix + "exceptions", map[string]endpoint{http.MethodGet: h.listExceptions, http.MethodPost: h.addException}},
-		{Prefix + "exceptions/{id}", map[string]endpoint{http.MethodDelete: h.deleteException}},
 	}
 }
 

@@ -513,9 +513,6 @@ func TestAuthorizationFollowsRBAC(t *testing.T) {
 	if err := json.Unmarshal(body, &rec); err != nil || rec.CreatedBy != "alice" || rec.Expires != "2027-01-01" {
 		t.Errorf("created exception %s (%v)", body, err)
 	}
-	if st, body := f.do(t, http.MethodDelete, alice, fmt.Sprintf("/api/v1/exceptions/%d", rec.ID), nil); st != http.StatusForbidden {
-		t.Errorf("alice deleting her exception without delete: status %d, want 403: %s", st, body)
-	}
 	everywhere := []byte(`{"check": "privileged-container", "reason": "r", "owner": "o", "expires": "2027-01-01"}`)
 	if status, body := f.do(t, http.MethodPost, alice, "/api/v1/exceptions", everywhere); status != http.StatusForbidden {
 		t.Errorf("alice POST an exception for every namespace: status %d, want 403: %s", status, body)
@@ -899,23 +896,11 @@ func TestExceptions(t *testing.T) {
 	}
 	i := slices.IndexFunc(list.Items, func(e ExceptionRecord) bool { return e.ID == created.ID })
 	if i < 0 {
-		t.Fatalf("the created exception %d is not listed", created.ID)
+		t.Fatalf("the created exception %s is not listed", created.ID)
 	}
 	if e := list.Items[i]; e.CreatedBy != testenv.AdminUser || e.Expires != "2027-03-01" || e.Owner != "team-app" || e.Expired ||
 		!slices.Equal(e.Vulnerabilities, []string{"CVE-2023-0001"}) {
 		t.Errorf("listed exception = %+v", e)
-	}
-
-	path := fmt.Sprintf("/api/v1/exceptions/%d", created.ID)
-	if status, body := f.do(t, http.MethodDelete, admin, path, nil); status != http.StatusOK {
-		t.Fatalf("DELETE %s: status %d: %s", path, status, body)
-	}
-	f.get(t, admin, "/api/v1/exceptions", &list)
-	if slices.ContainsFunc(list.Items, func(e ExceptionRecord) bool { return e.ID == created.ID }) {
-		t.Errorf("exception %d is still listed after DELETE", created.ID)
-	}
-	if status, body := f.do(t, http.MethodDelete, admin, path, nil); status != http.StatusNotFound {
-		t.Errorf("DELETE %s again: status %d, want 404: %s", path, status, body)
 	}
 }
 
@@ -968,15 +953,6 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			concrete := path
 			for k, v := range values {
 				concrete = strings.ReplaceAll(concrete, k, v)
-			}
-			if path == "/api/v1/exceptions/{id}" {
-				_, b := f.do(t, http.MethodPost, f.token(t, testenv.AdminUser), "/api/v1/exceptions",
-					[]byte(`{"check": "privileged-container", "reason": "r", "owner": "o", "expires": "2027-01-01"}`))
-				var e ExceptionRecord
-				if err := json.Unmarshal(b, &e); err != nil {
-					t.Fatal(err)
-				}
-				concrete = fmt.Sprintf("/api/v1/exceptions/%d", e.ID)
 			}
 			if strings.Contains(concrete, "{") {
 				t.Errorf("%s %s: no test value for its path parameter", method, path)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +41,7 @@ type ExceptionBody struct {
 
 // ExceptionRecord is a stored exception as the API returns it.
 type ExceptionRecord struct {
-	ID              int64              `json:"id"`
+	ID              string             `json:"id"`
 	Checks          []string           `json:"checks,omitempty"`
 	Vulnerabilities []string           `json:"vulnerabilities,omitempty"`
 	Resources       []finding.Selector `json:"resources,omitempty"`
@@ -63,7 +62,7 @@ func exceptionRecord(s *store.StoredException, today time.Time) ExceptionRecord 
 	e := &s.Exception
 	rec := ExceptionRecord{ID: s.ID, Checks: e.Checks, Vulnerabilities: e.Vulnerabilities, Resources: e.Resources,
 		Images: e.Images, Packages: e.Packages, PURLs: e.PURLs, Reason: e.Reason, Owner: e.Owner,
-		Justification: e.Justification, CreatedBy: s.CreatedBy, CreatedAt: s.Created, Expired: e.Expired(today)}
+		Justification: e.Justification, CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt, Expired: e.Expired(today)}
 	if !e.Expires.IsZero() {
 		rec.Expires = e.Expires.Format(time.DateOnly)
 	}
@@ -71,7 +70,7 @@ func exceptionRecord(s *store.StoredException, today time.Time) ExceptionRecord 
 }
 
 // exceptionStore returns the store of exceptions, or a 501 when the engine has none.
-func (h *handler) exceptionStore() (store.Exceptions, error) {
+func (h *handler) exceptionStore() (store.ExceptionStore, error) {
 	if h.opts.Exceptions == nil {
 		return nil, &apiError{status: http.StatusNotImplemented, msg: "this store keeps no exceptions; add them to .redoubt.yaml instead"}
 	}
@@ -90,7 +89,7 @@ func (h *handler) listExceptions(r *request) (int, any, error) {
 	if err := r.authorize(Attributes{Verb: "list", Resource: ResourceExceptions}); err != nil {
 		return 0, nil, err
 	}
-	stored, err := es.ListExceptions(r.Context())
+	stored, err := es.Exceptions(r.Context())
 	if err != nil {
 		return 0, nil, storeError(err, "listing exceptions")
 	}
@@ -132,56 +131,13 @@ func (h *handler) addException(r *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	stored, err := es.AddException(r.Context(), e, r.user.Name, today)
-	if errors.Is(err, store.ErrInvalidException) {
-		return 0, nil, badRequest("the exception is not usable: %v", err)
-	}
+	stored, err := es.AddException(r.Context(), store.StoredException{Exception: e, CreatedBy: r.user.Name, CreatedAt: today.UTC()})
 	if err != nil {
 		return 0, nil, storeError(err, "adding an exception")
 	}
 	h.log.Info("api: exception added", "id", stored.ID, "user", r.user.Name, "owner", e.Owner, "expires", body.Expires,
 		"checks", e.Checks, "vulnerabilities", e.Vulnerabilities)
 	return http.StatusCreated, exceptionRecord(stored, today), nil
-}
-
-// deleteException serves DELETE /api/v1/exceptions/{id}: the exception stops applying at the
-// next audit. It needs delete on exceptions in the namespace the exception is confined to (as
-// for create), or in all namespaces.
-func (h *handler) deleteException(r *request) (int, any, error) {
-	if _, err := readParams(r.URL); err != nil {
-		return 0, nil, err
-	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, nil, badRequest("exception ID %q: want the positive whole number POST returned", r.PathValue("id"))
-	}
-	es, err := h.exceptionStore()
-	if err != nil {
-		return 0, nil, err
-	}
-	stored, err := es.ListExceptions(r.Context())
-	if err != nil {
-		return 0, nil, storeError(err, "listing exceptions")
-	}
-	i := slices.IndexFunc(stored, func(s store.StoredException) bool { return s.ID == id })
-	if i < 0 {
-		// As for findings: whether an ID exists is only said to who may delete everywhere.
-		if err := r.authorize(Attributes{Verb: "delete", Resource: ResourceExceptions, Name: r.PathValue("id")}); err != nil {
-			return 0, nil, err
-		}
-		return 0, nil, &apiError{status: http.StatusNotFound, msg: fmt.Sprintf("no exception has ID %d", id)}
-	}
-	e := stored[i].Exception
-	for _, ns := range exceptionNamespaces(&ExceptionBody{Resources: e.Resources}) {
-		if err := r.authorize(Attributes{Verb: "delete", Resource: ResourceExceptions, Namespace: ns, Name: r.PathValue("id")}); err != nil {
-			return 0, nil, err
-		}
-	}
-	if err := es.DeleteException(r.Context(), id); err != nil {
-		return 0, nil, storeError(err, fmt.Sprintf("deleting exception %d", id))
-	}
-	h.log.Info("api: exception deleted", "id", id, "user", r.user.Name, "owner", e.Owner)
-	return http.StatusOK, exceptionRecord(&stored[i], h.opts.Now()), nil
 }
 
 // decodeException reads one JSON object, refusing unknown fields and trailing data; errors name
