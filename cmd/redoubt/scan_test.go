@@ -173,7 +173,7 @@ func TestMessagesAndPlurals(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut = redoubt(t, "", "scan", dir)
-	if code != 2 || strings.Contains(errOut, "the findings above") || !strings.Contains(errOut, "1 input error; everything else was scanned and has no findings") {
+	if code != 2 || strings.Contains(errOut, "the findings above") || !strings.Contains(errOut, "1 input error, and no Kubernetes object could be read from") {
 		t.Errorf("input errors and no findings: exit %d\n%s", code, errOut)
 	}
 
