@@ -64,22 +64,32 @@ func typedKinds(cs kubernetes.Interface) []kind {
 		}, func(ns string) cache.SharedIndexInformer { return coreinformers.NewPodInformer(cs, ns, 0, noIndex) }),
 		k("deployments.apps", false, func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.AppsV1().Deployments(ns).List(ctx, o)
-		}, func(ns string) cache.SharedIndexInformer { return appsinformers.NewDeploymentInformer(cs, ns, 0, noIndex) }),
+		}, func(ns string) cache.SharedIndexInformer {
+			return appsinformers.NewDeploymentInformer(cs, ns, 0, noIndex)
+		}),
 		k("statefulsets.apps", false, func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.AppsV1().StatefulSets(ns).List(ctx, o)
-		}, func(ns string) cache.SharedIndexInformer { return appsinformers.NewStatefulSetInformer(cs, ns, 0, noIndex) }),
+		}, func(ns string) cache.SharedIndexInformer {
+			return appsinformers.NewStatefulSetInformer(cs, ns, 0, noIndex)
+		}),
 		k("daemonsets.apps", false, func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.AppsV1().DaemonSets(ns).List(ctx, o)
-		}, func(ns string) cache.SharedIndexInformer { return appsinformers.NewDaemonSetInformer(cs, ns, 0, noIndex) }),
+		}, func(ns string) cache.SharedIndexInformer {
+			return appsinformers.NewDaemonSetInformer(cs, ns, 0, noIndex)
+		}),
 		k("replicasets.apps", false, func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.AppsV1().ReplicaSets(ns).List(ctx, o)
-		}, func(ns string) cache.SharedIndexInformer { return appsinformers.NewReplicaSetInformer(cs, ns, 0, noIndex) }),
+		}, func(ns string) cache.SharedIndexInformer {
+			return appsinformers.NewReplicaSetInformer(cs, ns, 0, noIndex)
+		}),
 		k("jobs.batch", false, func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.BatchV1().Jobs(ns).List(ctx, o)
 		}, func(ns string) cache.SharedIndexInformer { return batchinformers.NewJobInformer(cs, ns, 0, noIndex) }),
 		k("cronjobs.batch", false, func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.BatchV1().CronJobs(ns).List(ctx, o)
-		}, func(ns string) cache.SharedIndexInformer { return batchinformers.NewCronJobInformer(cs, ns, 0, noIndex) }),
+		}, func(ns string) cache.SharedIndexInformer {
+			return batchinformers.NewCronJobInformer(cs, ns, 0, noIndex)
+		}),
 		k("replicationcontrollers", false, func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.CoreV1().ReplicationControllers(ns).List(ctx, o)
 		}, func(ns string) cache.SharedIndexInformer {
@@ -95,7 +105,9 @@ func typedKinds(cs kubernetes.Interface) []kind {
 		}),
 		k("ingresses.networking.k8s.io", false, func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.NetworkingV1().Ingresses(ns).List(ctx, o)
-		}, func(ns string) cache.SharedIndexInformer { return networkinginformers.NewIngressInformer(cs, ns, 0, noIndex) }),
+		}, func(ns string) cache.SharedIndexInformer {
+			return networkinginformers.NewIngressInformer(cs, ns, 0, noIndex)
+		}),
 		k("networkpolicies.networking.k8s.io", false, func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.NetworkingV1().NetworkPolicies(ns).List(ctx, o)
 		}, func(ns string) cache.SharedIndexInformer {
@@ -103,13 +115,17 @@ func typedKinds(cs kubernetes.Interface) []kind {
 		}),
 		k("serviceaccounts", false, func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.CoreV1().ServiceAccounts(ns).List(ctx, o)
-		}, func(ns string) cache.SharedIndexInformer { return coreinformers.NewServiceAccountInformer(cs, ns, 0, noIndex) }),
+		}, func(ns string) cache.SharedIndexInformer {
+			return coreinformers.NewServiceAccountInformer(cs, ns, 0, noIndex)
+		}),
 		k("roles.rbac.authorization.k8s.io", false, func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.RbacV1().Roles(ns).List(ctx, o)
 		}, func(ns string) cache.SharedIndexInformer { return rbacinformers.NewRoleInformer(cs, ns, 0, noIndex) }),
 		k("rolebindings.rbac.authorization.k8s.io", false, func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.RbacV1().RoleBindings(ns).List(ctx, o)
-		}, func(ns string) cache.SharedIndexInformer { return rbacinformers.NewRoleBindingInformer(cs, ns, 0, noIndex) }),
+		}, func(ns string) cache.SharedIndexInformer {
+			return rbacinformers.NewRoleBindingInformer(cs, ns, 0, noIndex)
+		}),
 		// Cluster-wide RBAC is read even for a namespaced scan: RoleBindings refer to ClusterRoles,
 		// and ClusterRoleBindings grant in every namespace.
 		k("clusterroles.rbac.authorization.k8s.io", true, func(ctx context.Context, _ string, o metav1.ListOptions) (runtime.Object, error) {
@@ -117,7 +133,9 @@ func typedKinds(cs kubernetes.Interface) []kind {
 		}, func(string) cache.SharedIndexInformer { return rbacinformers.NewClusterRoleInformer(cs, 0, noIndex) }),
 		k("clusterrolebindings.rbac.authorization.k8s.io", true, func(ctx context.Context, _ string, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.RbacV1().ClusterRoleBindings().List(ctx, o)
-		}, func(string) cache.SharedIndexInformer { return rbacinformers.NewClusterRoleBindingInformer(cs, 0, noIndex) }),
+		}, func(string) cache.SharedIndexInformer {
+			return rbacinformers.NewClusterRoleBindingInformer(cs, 0, noIndex)
+		}),
 	}
 }
 
