@@ -174,3 +174,47 @@ func Fingerprint(f *finding.Finding) string {
 	sum := sha256.Sum256([]byte(f.Key()))
 	return hex.EncodeToString(sum[:16])
 }
+
+// ErrInvalidQuery is returned (wrapped, naming the field and value) for a Query that cannot be
+// answered: an unknown state, phase or severity, a negative limit, a cursor that is not one
+// this store returned. The API turns it into a 400, never an empty list.
+var ErrInvalidQuery = errors.New("invalid query")
+
+// ErrQueueEmpty is returned by Queue.Claim when no job is ready.
+var ErrQueueEmpty = errors.New("no job ready")
+
+// ErrLeaseLost is returned by Queue.Complete and Queue.Release when the caller's claim expired
+// and the job was claimed again (or completed) by someone else.
+var ErrLeaseLost = errors.New("claim lease lost")
+
+// Job is one image digest waiting to be scanned, or claimed for scanning.
+type Job struct {
+	Digest string `json:"digest"`
+	// Ref is a reference to pull the image by (repository@digest as a workload runs it).
+	Ref      string    `json:"ref"`
+	Enqueued time.Time `json:"enqueued"`
+	// Owner is who holds the claim and LeaseUntil when it expires; an expired claim returns the
+	// job to the queue, so a replica that died does not keep it.
+	Owner      string    `json:"owner,omitempty"`
+	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
+	// Attempts counts the claims so far, this one included.
+	Attempts int `json:"attempts"`
+}
+
+// Queue is the image-scan work queue several replicas share: each digest is scanned once, by
+// whichever replica claims it. Both engines implement it (PostgreSQL with FOR UPDATE SKIP
+// LOCKED; SQLite, one process, with its single writer). Times are passed in, like RecordScan's,
+// so every replica and every test decides what "now" is; replicas' clocks should agree to well
+// within a lease.
+type Queue interface {
+	// Enqueue adds a digest to scan; a digest already queued (or claimed) is left as it is.
+	Enqueue(ctx context.Context, digest, ref string, at time.Time) error
+	// Claim takes the oldest ready job for owner until now+lease; ErrQueueEmpty when none is.
+	Claim(ctx context.Context, owner string, now time.Time, lease time.Duration) (*Job, error)
+	// Complete removes a claimed job; ErrLeaseLost if owner no longer holds it.
+	Complete(ctx context.Context, digest, owner string) error
+	// Release gives a claimed job back, ready again at retryAt (a scan that failed).
+	Release(ctx context.Context, digest, owner string, retryAt time.Time) error
+	// Pending counts the jobs queued or claimed.
+	Pending(ctx context.Context) (int, error)
+}
