@@ -140,5 +140,6 @@ scanned and reported).`,
 	root.AddCommand(newImageCmd())
 	root.AddCommand(newRiskCmd(), newNodeCmd(), newAccessCmd())
 	root.AddCommand(newNetpolCmd())
+	root.AddCommand(newServeCmd())
 	return root
 }

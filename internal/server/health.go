@@ -7,32 +7,20 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/rest"
 )
-
-// versionTimeout bounds one request for the API server's version.
-const versionTimeout = 5 * time.Second
 
 // refreshVersion asks the API server its version; the answer also says it is reachable.
 func (s *Server) refreshVersion(ctx context.Context) bool {
-	cfg := rest.CopyConfig(s.opts.Conn.Config)
-	cfg.Timeout = versionTimeout
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	v, err := s.watch.ServerVersion()
 	if err == nil {
-		info, verr := dc.ServerVersion()
-		if verr == nil {
-			s.mu.Lock()
-			s.version = info.GitVersion
-			s.mu.Unlock()
-			s.setReachable()
-			return true
-		}
-		err = verr
+		s.mu.Lock()
+		s.version = v
+		s.mu.Unlock()
+		s.setReachable()
+		return true
 	}
 	if ctx.Err() == nil {
-		s.setUnreachable(fmt.Errorf("cluster context %q (%s): server version: %w", s.opts.Conn.Context, s.opts.Conn.Server, err))
+		s.setUnreachable(err)
 	}
 	return false
 }

@@ -56,6 +56,9 @@ type Options struct {
 	API http.Handler
 	// Logger receives the server's JSON logs; nil means slog.Default().
 	Logger *slog.Logger
+
+	// clients replace the connection's (the benchmark's recorded lists).
+	clients *cluster.Clients
 }
 
 // Current is the state of the last stored audit, for the API and the admission webhook.
@@ -132,7 +135,13 @@ func New(opts Options) (*Server, error) {
 		return time.Since(time.Unix(0, at)).Seconds()
 	})
 	s.metrics.reachable.Set(1)
-	w, err := cluster.NewWatch(opts.Conn, cluster.Options{Namespace: opts.Namespace}, s)
+	var w *cluster.Watch
+	var err error
+	if opts.clients != nil {
+		w, err = cluster.NewWatchWith(opts.Conn, *opts.clients, cluster.Options{Namespace: opts.Namespace}, s)
+	} else {
+		w, err = cluster.NewWatch(opts.Conn, cluster.Options{Namespace: opts.Namespace}, s)
+	}
 	if err != nil {
 		return nil, err
 	}

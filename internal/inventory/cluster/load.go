@@ -38,42 +38,37 @@ type item struct {
 	other *inventory.Unstructured
 }
 
-// clients are the three API clients a snapshot is read with, and the kinds they read.
-type clients struct {
-	cs    kubernetes.Interface
-	kinds []kind
+// Clients are the API clients a snapshot is read with: typed, metadata-only (Secrets and
+// ConfigMaps) and dynamic (custom kinds).
+type Clients struct {
+	Kube     kubernetes.Interface
+	Metadata metadata.Interface
+	Dynamic  dynamic.Interface
 }
 
-func newClients(conn *Connection) (*clients, error) {
-	cs, err := kubernetes.NewForConfig(conn.Config)
-	if err != nil {
-		return nil, conn.describe("client", err)
-	}
-	meta, err := metadata.NewForConfig(conn.Config)
-	if err != nil {
-		return nil, conn.describe("client", err)
-	}
-	dyn, err := dynamic.NewForConfig(conn.Config)
-	if err != nil {
-		return nil, conn.describe("client", err)
-	}
-	kinds := typedKinds(cs)
-	kinds = append(kinds, metadataKinds(meta)...)
-	kinds = append(kinds, customKinds(cs.Discovery(), dyn)...)
-	return &clients{cs: cs, kinds: kinds}, nil
-}
-
-// ServerVersion asks the API server its version ("v1.37.2").
-func (c *Connection) ServerVersion() (string, error) {
+// Clients makes the connection's clients.
+func (c *Connection) Clients() (Clients, error) {
 	cs, err := kubernetes.NewForConfig(c.Config)
 	if err != nil {
-		return "", c.describe("client", err)
+		return Clients{}, c.describe("client", err)
 	}
-	v, err := cs.Discovery().ServerVersion()
+	meta, err := metadata.NewForConfig(c.Config)
 	if err != nil {
-		return "", c.describe("server version", err)
+		return Clients{}, c.describe("client", err)
 	}
-	return v.GitVersion, nil
+	dyn, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		return Clients{}, c.describe("client", err)
+	}
+	return Clients{Kube: cs, Metadata: meta, Dynamic: dyn}, nil
+}
+
+// kinds are the kinds these clients read: built-in, metadata-only, and the custom kinds the
+// cluster serves at this moment (asked through discovery).
+func (cl Clients) kinds() []kind {
+	kinds := typedKinds(cl.Kube)
+	kinds = append(kinds, metadataKinds(cl.Metadata)...)
+	return append(kinds, customKinds(cl.Kube.Discovery(), cl.Dynamic)...)
 }
 
 // source describes the snapshot's origin.
@@ -90,21 +85,22 @@ func Load(ctx context.Context, conn *Connection, opts Options) (*inventory.Snaps
 	if pageSize <= 0 {
 		pageSize = DefaultPageSize
 	}
-	cl, err := newClients(conn)
+	cl, err := conn.Clients()
 	if err != nil {
 		return nil, err
 	}
-	version, err := cl.cs.Discovery().ServerVersion()
+	version, err := cl.Kube.Discovery().ServerVersion()
 	if err != nil {
 		return nil, conn.describe("server version", err)
 	}
+	kinds := cl.kinds()
 
 	var mu sync.Mutex
-	results := make([][]runtime.Object, len(cl.kinds))
+	results := make([][]runtime.Object, len(kinds))
 	var problems []inventory.Problem
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
-	for i, k := range cl.kinds {
+	for i, k := range kinds {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -131,7 +127,7 @@ func Load(ctx context.Context, conn *Connection, opts Options) (*inventory.Snaps
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return assemble(conn, namespace, version.GitVersion, cl.kinds, results, problems), nil
+	return assemble(conn, namespace, version.GitVersion, kinds, results, problems), nil
 }
 
 // assemble builds a snapshot from the objects read of each kind (objs[i] are of kinds[i]). Load

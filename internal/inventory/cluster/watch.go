@@ -11,6 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
 	"redoubt.dev/redoubt/internal/inventory"
@@ -27,6 +29,7 @@ type Watch struct {
 	kinds     []kind
 	informers []cache.SharedIndexInformer
 	handler   WatchHandler
+	versions  discovery.ServerVersionInterface
 
 	mu       sync.Mutex
 	problems map[string]inventory.Problem // by resource: a kind that cannot be listed
@@ -45,12 +48,35 @@ type WatchHandler interface {
 // NewWatch discovers the kinds to watch (custom kinds that are served at this moment) and makes
 // their informers. Nothing is read until Run.
 func NewWatch(conn *Connection, opts Options, h WatchHandler) (*Watch, error) {
-	cl, err := newClients(conn)
+	cl, err := conn.Clients()
 	if err != nil {
 		return nil, err
 	}
-	w := &Watch{conn: conn, namespace: opts.Namespace, kinds: cl.kinds, handler: h, problems: map[string]inventory.Problem{}, absent: map[string]bool{}}
-	for _, k := range cl.kinds {
+	// The version is asked with a deadline: the answer is also how the server learns the API
+	// server is back after an outage.
+	vcfg := rest.CopyConfig(conn.Config)
+	vcfg.Timeout = versionTimeout
+	vc, err := discovery.NewDiscoveryClientForConfig(vcfg)
+	if err != nil {
+		return nil, conn.describe("client", err)
+	}
+	return newWatch(conn, cl, vc, opts, h)
+}
+
+// NewWatchWith is NewWatch with clients made elsewhere (a benchmark feeds the informers from
+// recorded lists through client-go's fake clientsets).
+func NewWatchWith(conn *Connection, cl Clients, opts Options, h WatchHandler) (*Watch, error) {
+	return newWatch(conn, cl, cl.Kube.Discovery(), opts, h)
+}
+
+// versionTimeout bounds one request for the API server's version.
+const versionTimeout = 5 * time.Second
+
+func newWatch(conn *Connection, cl Clients, vc discovery.ServerVersionInterface, opts Options, h WatchHandler) (*Watch, error) {
+	kinds := cl.kinds()
+	w := &Watch{conn: conn, namespace: opts.Namespace, kinds: kinds, handler: h, versions: vc,
+		problems: map[string]inventory.Problem{}, absent: map[string]bool{}}
+	for _, k := range kinds {
 		ns := opts.Namespace
 		if k.clusterScoped {
 			ns = ""
@@ -88,6 +114,15 @@ func NewWatch(conn *Connection, opts Options, h WatchHandler) (*Watch, error) {
 		w.informers = append(w.informers, inf)
 	}
 	return w, nil
+}
+
+// ServerVersion asks the API server its version ("v1.37.2"), within a few seconds.
+func (w *Watch) ServerVersion() (string, error) {
+	v, err := w.versions.ServerVersion()
+	if err != nil {
+		return "", w.conn.describe("server version", err)
+	}
+	return v.GitVersion, nil
 }
 
 // Resources names the kinds watched, in the order Load lists them.
