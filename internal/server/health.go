@@ -46,6 +46,11 @@ func (s *Server) setUnreachable(err error) {
 	s.reachable, s.unreachableBy = false, err.Error()
 	s.mu.Unlock()
 	s.metrics.reachable.Set(0)
+	// Wake the reachability check, which keeps asking until the API server answers.
+	select {
+	case s.trouble <- struct{}{}:
+	default:
+	}
 	if was {
 		s.log.Warn("the API server does not answer; serving the last state", "error", err.Error())
 	}

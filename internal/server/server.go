@@ -166,10 +166,6 @@ func (s *Server) WatchError(resource string, err error) {
 	s.metrics.watchErrors.WithLabelValues(resource).Inc()
 	s.log.Warn("watch failed; the informer retries", "resource", resource, "error", err.Error())
 	s.setUnreachable(err)
-	select {
-	case s.trouble <- struct{}{}:
-	default:
-	}
 }
 
 func (s *Server) markDirty() {
