@@ -167,6 +167,27 @@ type Store interface {
 	Close() error
 }
 
+// StoredException is an exception added through the API (POST /api/v1/exceptions): the same
+// model as the exceptions of .redoubt.yaml, with who added it and when.
+type StoredException struct {
+	// ID is assigned by AddException.
+	ID        string            `json:"id"`
+	Exception finding.Exception `json:"exception"`
+	// CreatedBy is the Kubernetes user that added it; CreatedAt when (set by AddException when zero).
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// ExceptionStore keeps exceptions added through the API. It is apart from Store so that an
+// engine can be used before it has them; the API answers 501 for exceptions until it does.
+// Exception.Expires must survive the round trip (its JSON tag drops it: store it in a column).
+type ExceptionStore interface {
+	// AddException stores an exception in one transaction and returns it with ID and CreatedAt set.
+	AddException(ctx context.Context, e StoredException) (*StoredException, error)
+	// Exceptions returns every stored exception, oldest first, expired ones included.
+	Exceptions(ctx context.Context) ([]StoredException, error)
+}
+
 // Fingerprint is a finding's stable ID: a hash of finding.Key (check, resource, location,
 // vulnerability and message), so the same finding from two audits, or from two replicas, is one
 // record.

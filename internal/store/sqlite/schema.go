@@ -69,4 +69,14 @@ CREATE TABLE scan_queue (
 );
 CREATE INDEX scan_queue_ready ON scan_queue (enqueued_at, digest);
 `,
+	// 2: exceptions added through the API (POST /api/v1/exceptions).
+	`CREATE TABLE exceptions (
+	id TEXT PRIMARY KEY,
+	data TEXT NOT NULL,
+	expires INTEGER NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX exceptions_created ON exceptions (created_at, id);
+`,
 }
