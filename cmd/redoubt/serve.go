@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 
+	"redoubt.dev/redoubt/internal/api"
 	"redoubt.dev/redoubt/internal/audit"
 	"redoubt.dev/redoubt/internal/inventory"
 	"redoubt.dev/redoubt/internal/inventory/cluster"
@@ -142,6 +144,10 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	defer st.Close()
 
+	kube, err := kubernetes.NewForConfig(conn.Config)
+	if err != nil {
+		return &exitError{code: exitInput, err: fmt.Errorf("cluster context %q: %w", conn.Context, err)}
+	}
 	srv, err := server.New(server.Options{
 		Conn: conn, Namespace: f.namespace, Store: st,
 		Audit:    audit.Options{Config: cfg, PSSLevel: f.pssLevel, Releases: releaseCalendar(cmd)},
@@ -152,6 +158,11 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return &exitError{code: exitInput, err: err}
 	}
+	// The API authenticates bearer tokens with TokenReview and authorizes with
+	// SubjectAccessReview, through the same API server, as the identity serve runs as.
+	auth := api.NewKubernetes(kube, api.KubernetesOptions{})
+	srv.MountAPI(api.New(api.Options{Store: st, Exceptions: srv.Exceptions(),
+		Authenticator: auth, Authorizer: auth, Logger: log}))
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -76,7 +76,7 @@ func newMetrics(lastEventAge func() float64) *metrics {
 			m.suppressed.WithLabelValues(string(p), s.String())
 		}
 	}
-	for _, op := range []string{"record_scan"} {
+	for _, op := range []string{"record_scan", "read_exceptions"} {
 		m.storeErrors.WithLabelValues(op)
 	}
 	for _, st := range []string{"audit", "store"} {

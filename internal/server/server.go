@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"redoubt.dev/redoubt/internal/audit"
+	"redoubt.dev/redoubt/internal/config"
 	"redoubt.dev/redoubt/internal/inventory"
 	"redoubt.dev/redoubt/internal/inventory/cluster"
 	"redoubt.dev/redoubt/internal/store"
@@ -54,6 +56,10 @@ type Options struct {
 	Observe func(ctx context.Context, snap *inventory.Snapshot)
 	// API is mounted at /api/v1/ when set.
 	API http.Handler
+	// Exceptions are the exceptions added through the API, applied by every audit after the
+	// policy's; nil means Store's, when it keeps them. Give the API Server.Exceptions() so that
+	// adding one re-audits.
+	Exceptions store.ExceptionStore
 	// Logger receives the server's JSON logs; nil means slog.Default().
 	Logger *slog.Logger
 
@@ -126,6 +132,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Exceptions == nil {
+		opts.Exceptions, _ = opts.Store.(store.ExceptionStore)
+	}
 	s := &Server{opts: opts, log: opts.Logger, dirty: make(chan struct{}, 1), trouble: make(chan struct{}, 1), reachable: true}
 	s.metrics = newMetrics(func() float64 {
 		at := s.lastEventAt.Load()
@@ -183,6 +192,10 @@ func (s *Server) Stats() Stats {
 	return Stats{Audits: s.audits.Load(), Events: s.events.Load(),
 		Pending: s.pendingSince.Load() != 0 || len(s.dirty) > 0 || s.auditing.Load()}
 }
+
+// MountAPI sets the handler served under /api/v1/ (before Handler is called): the API needs
+// the server's Exceptions, so it is made after the server.
+func (s *Server) MountAPI(h http.Handler) { s.opts.API = h }
 
 // Handler serves /healthz, /readyz, /metrics and, when set, the API under /api/v1/.
 func (s *Server) Handler() http.Handler {
@@ -290,6 +303,11 @@ func (s *Server) auditOnce(ctx context.Context) {
 
 	opts := s.opts.Audit
 	opts.Now = began
+	if err := s.addStoredExceptions(ctx, &opts); err != nil {
+		s.metrics.storeErrors.WithLabelValues("read_exceptions").Inc()
+		s.fail(ctx, "store", pending, err)
+		return
+	}
 	res, err := audit.Run(ctx, snap, opts)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -330,6 +348,55 @@ func (s *Server) auditOnce(ctx context.Context) {
 	s.log.Info("audit stored", "scan", change.Scan.ID, "findings", len(res.Findings), "new", len(change.New),
 		"reopened", len(change.Reopened), "resolved", len(change.Resolved), "workloads", len(snap.Workloads),
 		"took", stored.Sub(began).String())
+}
+
+// addStoredExceptions appends the exceptions added through the API to the policy's. A failure
+// to read them fails the audit: auditing without them would unsuppress findings for a moment.
+func (s *Server) addStoredExceptions(ctx context.Context, opts *audit.Options) error {
+	if s.opts.Exceptions == nil {
+		return nil
+	}
+	stored, err := s.opts.Exceptions.Exceptions(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the exceptions added through the API: %w", err)
+	}
+	if len(stored) == 0 {
+		return nil
+	}
+	cfg := config.Default()
+	if opts.Config != nil {
+		c := *opts.Config
+		cfg = &c
+	}
+	cfg.Exceptions = slices.Clone(cfg.Exceptions)
+	for _, e := range stored {
+		cfg.Exceptions = append(cfg.Exceptions, e.Exception)
+	}
+	opts.Config = cfg
+	return nil
+}
+
+// Exceptions returns the exception store to give the API: adding an exception through it
+// re-audits, so the exception shows in the stored findings within one debounce.
+func (s *Server) Exceptions() store.ExceptionStore {
+	if s.opts.Exceptions == nil {
+		return nil
+	}
+	return reauditingExceptions{s.opts.Exceptions, s}
+}
+
+type reauditingExceptions struct {
+	store.ExceptionStore
+	s *Server
+}
+
+func (r reauditingExceptions) AddException(ctx context.Context, e store.StoredException) (*store.StoredException, error) {
+	out, err := r.ExceptionStore.AddException(ctx, e)
+	if err == nil {
+		r.s.pendingSince.CompareAndSwap(0, time.Now().UnixNano())
+		r.s.markDirty()
+	}
+	return out, err
 }
 
 // fail records a failed audit and schedules another attempt.
