@@ -27,6 +27,10 @@ func (s *Server) refreshVersion(ctx context.Context) bool {
 
 func (s *Server) setReachable() {
 	s.mu.Lock()
+	if s.reachable {
+		s.mu.Unlock()
+		return
+	}
 	was := s.reachable
 	s.reachable, s.unreachableBy = true, ""
 	since := s.unreachableAt
@@ -46,36 +50,31 @@ func (s *Server) setUnreachable(err error) {
 	s.reachable, s.unreachableBy = false, err.Error()
 	s.mu.Unlock()
 	s.metrics.reachable.Set(0)
-	// Wake the reachability check, which keeps asking until the API server answers.
-	select {
-	case s.trouble <- struct{}{}:
-	default:
-	}
 	if was {
 		s.log.Warn("the API server does not answer; serving the last state", "error", err.Error())
 	}
 }
 
-// checkReachability runs after a watch error: it asks the API server for its version, with
-// backoff, until it answers. Nothing runs while the watches are healthy.
-func (s *Server) checkReachability(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.trouble:
-		}
-		for delay := 500 * time.Millisecond; ; delay = min(2*delay, 30*time.Second) {
-			if s.refreshVersion(ctx) {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(delay):
-			}
-		}
+// observed wraps the transport of every request to the API server (the informers' lists and
+// watches, the version requests): a request that gets no answer marks the API server
+// unreachable, any answer (even an error status) reachable. The informers retry failed watches
+// by themselves, with backoff, and do not report connection errors to their error handler, so
+// this is what notices an outage, and their retries are what notice the end of one: nothing
+// extra runs while the watches are healthy.
+type observed struct {
+	next http.RoundTripper
+	s    *Server
+}
+
+func (o observed) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := o.next.RoundTrip(req)
+	switch {
+	case err == nil:
+		o.s.setReachable()
+	case req.Context().Err() == nil:
+		o.s.setUnreachable(fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err))
 	}
+	return resp, err
 }
 
 // readyz is ready once the first audit is stored. The API server being unreachable, or an audit

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/rest"
 
 	"redoubt.dev/redoubt/internal/audit"
 	"redoubt.dev/redoubt/internal/config"
@@ -92,8 +93,7 @@ type Server struct {
 	watch   *cluster.Watch
 	metrics *metrics
 
-	dirty   chan struct{} // one token: something changed since the last audit began
-	trouble chan struct{} // one token: a watch failed; check whether the API server answers
+	dirty chan struct{} // one token: something changed since the last audit began
 
 	events       atomic.Int64
 	audits       atomic.Int64
@@ -135,7 +135,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Exceptions == nil {
 		opts.Exceptions, _ = opts.Store.(store.ExceptionStore)
 	}
-	s := &Server{opts: opts, log: opts.Logger, dirty: make(chan struct{}, 1), trouble: make(chan struct{}, 1), reachable: true}
+	s := &Server{opts: opts, log: opts.Logger, dirty: make(chan struct{}, 1), reachable: true}
 	s.metrics = newMetrics(func() float64 {
 		at := s.lastEventAt.Load()
 		if at == 0 {
@@ -149,7 +149,12 @@ func New(opts Options) (*Server, error) {
 	if opts.clients != nil {
 		w, err = cluster.NewWatchWith(opts.Conn, *opts.clients, cluster.Options{Namespace: opts.Namespace}, s)
 	} else {
-		w, err = cluster.NewWatch(opts.Conn, cluster.Options{Namespace: opts.Namespace}, s)
+		// Every request to the API server goes through observed, which tells whether it answers.
+		conn := *opts.Conn
+		conn.Config = rest.CopyConfig(opts.Conn.Config)
+		conn.Config.Wrap(func(rt http.RoundTripper) http.RoundTripper { return observed{rt, s} })
+		s.opts.Conn = &conn
+		w, err = cluster.NewWatch(&conn, cluster.Options{Namespace: opts.Namespace}, s)
 	}
 	if err != nil {
 		return nil, err
@@ -169,12 +174,12 @@ func (s *Server) Changed(resource string) {
 	s.markDirty()
 }
 
-// WatchError implements cluster.WatchHandler: a list or watch failed, so the API server may be
-// gone; the reachability check finds out without blocking the informer.
+// WatchError implements cluster.WatchHandler: a list or watch failed (forbidden, say); the
+// informer retries by itself. Whether the API server answers at all is observed on the
+// transport.
 func (s *Server) WatchError(resource string, err error) {
 	s.metrics.watchErrors.WithLabelValues(resource).Inc()
 	s.log.Warn("watch failed; the informer retries", "resource", resource, "error", err.Error())
-	s.setUnreachable(err)
 }
 
 func (s *Server) markDirty() {
@@ -222,7 +227,6 @@ func (s *Server) Run(ctx context.Context) error {
 		"namespace", s.opts.Namespace, "resources", len(s.watch.Resources()), "debounce", s.opts.Debounce.String())
 	var wg sync.WaitGroup
 	wg.Go(func() { s.watch.Run(ctx) })
-	wg.Go(func() { s.checkReachability(ctx) })
 	s.refreshVersion(ctx)
 	err := s.loop(ctx)
 	cancel()
