@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 
 	"redoubt.dev/redoubt/internal/api"
 	"redoubt.dev/redoubt/internal/audit"
@@ -59,7 +60,8 @@ Endpoints on --listen:
              not (informers, API server reachable, last audit)
   /metrics   Prometheus metrics (findings by phase and severity, audit
              duration, watch lag, store errors, API server reachable)
-  /api/v1/   the findings API, when built in
+  /api/v1/   the findings API: bearer tokens checked with TokenReview,
+             access with SubjectAccessReview, on the same API server
 
 If the API server goes away, serve keeps serving the last state, says so in
 /readyz and in redoubt_apiserver_reachable, and resumes when it returns.
@@ -123,6 +125,9 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		f.probeInterval = -1 // the flag's 0 means never; Options' 0 means the default
 	}
 	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	// client-go logs (reflector warnings during an outage) through klog; send them to the same
+	// JSON log rather than klog's own format on stderr.
+	klog.SetSlogLogger(log.With("component", "client-go"))
 	cfg, err := loadConfig(f.configFile, nil)
 	if err != nil {
 		return err
