@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	goruntime "runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -198,4 +200,37 @@ func reportRSS(b *testing.B) {
 			b.ReportMetric(float64(kb)/1024, "peak-RSS-MB")
 		}
 	}
+}
+
+// BenchmarkIdle: with the estate synced and audited, nothing changes for a second; the figure
+// is the CPU the whole process spent in that second (no polling loops: it should be near 0).
+func BenchmarkIdle(b *testing.B) {
+	objs := estateObjects(b, 1000)
+	cl, _ := recorded(objs)
+	bs := startBench(b, cl, 10*time.Millisecond)
+	defer bs.stop(b)
+	bs.waitAudits(b, 1)
+	goruntime.GC()
+	time.Sleep(200 * time.Millisecond) // let the GC's background work after the audit settle
+	b.ResetTimer()
+	var spent time.Duration
+	for range b.N {
+		before := cpuTime()
+		time.Sleep(time.Second)
+		spent += cpuTime() - before
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(spent.Microseconds())/1000/float64(b.N), "cpu-ms/idle-s")
+	if got := bs.Stats().Audits; got != 1 {
+		b.Fatalf("%d audits while nothing changed, want 1", got)
+	}
+}
+
+// cpuTime is the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
