@@ -108,6 +108,9 @@ type Query struct {
 	// State is open, resolved or suppressed (open and suppressed).
 	State string
 	Scope Scope
+	// Digest keeps findings about the image with this manifest digest (Location.Digest): the
+	// workloads running an image, and what is wrong with it.
+	Digest string
 	// Since keeps findings whose LastSeen is at or after it.
 	Since time.Time
 	// Text matches the message, title, check or resource name (case-insensitive substring).
@@ -238,4 +241,58 @@ type Queue interface {
 	Release(ctx context.Context, digest, owner string, retryAt time.Time) error
 	// Pending counts the jobs queued or claimed.
 	Pending(ctx context.Context) (int, error)
+}
+
+// Receiver is a notification destination as the store knows it: which changes it is sent.
+type Receiver struct {
+	Name string `json:"name"`
+	// MinSeverity: new and reopened findings at or above it are sent (suppressed ones never).
+	MinSeverity finding.Severity `json:"minSeverity"`
+	// Resolved: resolutions of findings at or above MinSeverity are sent too.
+	Resolved bool `json:"resolved"`
+}
+
+// Notification is one change of one finding to deliver to one receiver.
+type Notification struct {
+	ID       int64     `json:"id"`
+	Receiver string    `json:"receiver"`
+	Kind     EventKind `json:"kind"` // opened, reopened or resolved
+	ScanID   int64     `json:"scanId,omitempty"`
+	Created  time.Time `json:"created"`
+	// Record is the finding as it is stored now.
+	Record    Record    `json:"record"`
+	Attempts  int       `json:"attempts"`
+	NextTry   time.Time `json:"nextTry,omitzero"`
+	LastError string    `json:"lastError,omitempty"`
+}
+
+// ReceiverStats is a receiver's delivery backlog, for logs and metrics.
+type ReceiverStats struct {
+	Receiver string `json:"receiver"`
+	Pending  int    `json:"pending"`
+	// Oldest is when the oldest undelivered notification was made; zero when none waits.
+	Oldest time.Time `json:"oldest,omitzero"`
+	// Failing counts undelivered notifications that have failed at least once.
+	Failing int `json:"failing"`
+}
+
+// Outbox is notification delivery state. RecordScan and AddFindings write a notification for
+// every receiver a change concerns in the same transaction as the change, so nothing is lost
+// while a receiver is down or the process dies; senders claim batches (a digest), and mark them
+// delivered or failed with the time to try again.
+type Outbox interface {
+	// SetReceivers replaces the receivers; notifications pending for a removed one are dropped.
+	SetReceivers(ctx context.Context, rs []Receiver) error
+	// ClaimNotifications takes up to max due notifications of a receiver, oldest first, for
+	// owner until now+lease; an empty list when none is due.
+	ClaimNotifications(ctx context.Context, receiver, owner string, now time.Time, lease time.Duration, max int) ([]Notification, error)
+	// Delivered marks claimed notifications sent; DeliveryFailed returns them to wait until
+	// nextTry, recording why. Either is ErrLeaseLost if owner no longer holds every one of them.
+	Delivered(ctx context.Context, owner string, ids []int64, at time.Time) error
+	DeliveryFailed(ctx context.Context, owner string, ids []int64, nextTry time.Time, reason string) error
+	// OutboxStats reports each receiver's backlog.
+	OutboxStats(ctx context.Context) ([]ReceiverStats, error)
+	// PruneDelivered deletes notifications delivered before `before` and returns how many: the
+	// outbox would otherwise grow with every change for as long as serve runs.
+	PruneDelivered(ctx context.Context, before time.Time) (int, error)
 }

@@ -29,11 +29,11 @@ CREATE TABLE findings (
 	namespace TEXT NOT NULL,
 	kind TEXT NOT NULL,
 	name TEXT NOT NULL,
+	digest TEXT NOT NULL,
 	search TEXT NOT NULL,
 	first_seen INTEGER NOT NULL,
 	last_seen INTEGER NOT NULL,
 	resolved_at INTEGER,
-	last_scan INTEGER NOT NULL,
 	hash TEXT NOT NULL,
 	data TEXT NOT NULL
 );
@@ -41,6 +41,12 @@ CREATE INDEX findings_scope ON findings (scope, state);
 CREATE INDEX findings_order ON findings (severity DESC, id);
 CREATE INDEX findings_namespace ON findings (namespace, name);
 CREATE INDEX findings_check ON findings (check_id);
+CREATE INDEX findings_digest ON findings (digest);
+CREATE TABLE scopes (
+	scope TEXT PRIMARY KEY,
+	last_audit INTEGER NOT NULL,
+	last_scan INTEGER NOT NULL
+);
 CREATE TABLE events (
 	seq INTEGER PRIMARY KEY,
 	finding_id TEXT NOT NULL,
@@ -78,5 +84,27 @@ CREATE INDEX scan_queue_ready ON scan_queue (enqueued_at, digest);
 	created_at INTEGER NOT NULL
 );
 CREATE INDEX exceptions_created ON exceptions (created_at, id);
+`,
+	// 3: notification delivery state: the receivers and their outbox.
+	`CREATE TABLE receivers (
+	name TEXT PRIMARY KEY,
+	min_severity INTEGER NOT NULL,
+	resolved INTEGER NOT NULL
+);
+CREATE TABLE outbox (
+	id INTEGER PRIMARY KEY,
+	receiver TEXT NOT NULL,
+	finding_id TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	scan_id INTEGER NOT NULL,
+	created INTEGER NOT NULL,
+	attempts INTEGER NOT NULL,
+	next_try INTEGER NOT NULL,
+	lease_until INTEGER NOT NULL,
+	owner TEXT NOT NULL,
+	last_error TEXT NOT NULL,
+	delivered_at INTEGER
+);
+CREATE INDEX outbox_due ON outbox (receiver, delivered_at, id);
 `,
 }

@@ -30,6 +30,13 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
+	// The store holds a cluster's weaknesses: readable by its owner only. SQLite gives the -wal
+	// and -shm files the database file's permissions.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	f.Close()
 	// WAL: readers never wait for the writer. synchronous=NORMAL: in WAL mode a commit is
 	// durable against a crash of the process (kill -9), and only the last commits can be lost
 	// to a power cut; the audit that wrote them is re-run at start anyway. IMMEDIATE
@@ -39,6 +46,8 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "cache_size(-32768)")
+	q.Add("_pragma", "temp_store(memory)")
 	q.Set("_txlock", "immediate")
 	u := url.URL{Scheme: "file", OmitHost: true, Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
 	db, err := sql.Open("sqlite", u.String())

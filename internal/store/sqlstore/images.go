@@ -80,8 +80,34 @@ func (s *DB) Image(ctx context.Context, digest string) (*store.Image, error) {
 const imagesPage = 16
 
 // Images calls fn for every stored image in digest order. It reads a page at a time and holds
-// no cursor open while fn runs, so fn may write to the store (re-matching stores findings).
+// no cursor open while fn runs, so fn may write to the store (re-matching stores findings). The
+// next page is read and decoded while fn works on this one: decoding is most of the cost, and
+// overlapping it with fn's matching uses a second core.
 func (s *DB) Images(ctx context.Context, fn func(*store.Image) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan []*store.Image, 1)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		errc <- s.readImages(ctx, pages)
+	}()
+	for page := range pages {
+		for _, img := range page {
+			if err := fn(img); err != nil {
+				cancel()
+				for range pages { // let the reader see the cancellation and finish
+				}
+				<-errc
+				return err
+			}
+		}
+	}
+	return <-errc
+}
+
+// readImages sends every stored image to pages, a page at a time, until ctx is done.
+func (s *DB) readImages(ctx context.Context, pages chan<- []*store.Image) error {
 	after := ""
 	for {
 		rows, err := s.conn.Query(ctx, `SELECT `+imageCols+` FROM images WHERE digest > ? ORDER BY digest LIMIT ?`, after, imagesPage)
@@ -102,10 +128,13 @@ func (s *DB) Images(ctx context.Context, fn func(*store.Image) error) error {
 		if err != nil {
 			return s.wrap(fmt.Errorf("images: %w", err))
 		}
-		for _, img := range page {
-			if err := fn(img); err != nil {
-				return err
-			}
+		if len(page) == 0 {
+			return nil
+		}
+		select {
+		case pages <- page:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		if len(page) < imagesPage {
 			return nil

@@ -12,7 +12,14 @@ import (
 	"redoubt.dev/redoubt/internal/store"
 )
 
-const recordCols = `id, scope, state, first_seen, last_seen, resolved_at, severity, data`
+// lastSeen is a finding's last seen: an open finding of an audited scope was seen by the
+// scope's last audit; any other keeps the time in its row.
+const lastSeen = `(CASE WHEN f.state = 'open' AND s.last_audit IS NOT NULL THEN s.last_audit ELSE f.last_seen END)`
+
+const (
+	recordCols = `f.id, f.scope, f.state, f.first_seen, ` + lastSeen + `, f.resolved_at, f.severity, f.data`
+	recordFrom = `findings f LEFT JOIN scopes s ON s.scope = f.scope`
+)
 
 // Page sizes of Query.Limit.
 const (
@@ -20,25 +27,40 @@ const (
 	MaxLimit     = 1000
 )
 
+// recordDest receives the recordCols of one row.
+type recordDest struct {
+	id, scope, state, data string
+	first, last, sev       int64
+	resolved               *int64
+}
+
+func (d *recordDest) targets() []any {
+	return []any{&d.id, &d.scope, &d.state, &d.first, &d.last, &d.resolved, &d.sev, &d.data}
+}
+
+func (d *recordDest) record() (store.Record, error) {
+	r := store.Record{ID: d.id, Scope: store.Scope(d.scope), State: store.State(d.state), FirstSeen: fromNanos(d.first), LastSeen: fromNanos(d.last)}
+	if err := json.Unmarshal([]byte(d.data), &r.Finding); err != nil {
+		return r, fmt.Errorf("finding %s: stored record is not readable: %w", d.id, err)
+	}
+	if d.resolved != nil {
+		t := fromNanos(*d.resolved)
+		r.ResolvedAt = &t
+	}
+	return r, nil
+}
+
 func scanRecords(rows Rows) ([]store.Record, error) {
 	defer rows.Close()
 	var out []store.Record
 	for rows.Next() {
-		var r store.Record
-		var scope, state, data string
-		var first, last, sev int64
-		var resolved *int64
-		if err := rows.Scan(&r.ID, &scope, &state, &first, &last, &resolved, &sev, &data); err != nil {
+		var d recordDest
+		if err := rows.Scan(d.targets()...); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal([]byte(data), &r.Finding); err != nil {
-			return nil, fmt.Errorf("finding %s: stored record is not readable: %w", r.ID, err)
-		}
-		r.Scope, r.State = store.Scope(scope), store.State(state)
-		r.FirstSeen, r.LastSeen = fromNanos(first), fromNanos(last)
-		if resolved != nil {
-			t := fromNanos(*resolved)
-			r.ResolvedAt = &t
+		r, err := d.record()
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}
@@ -49,10 +71,18 @@ func invalid(field, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", store.ErrInvalidQuery, field, fmt.Sprintf(format, args...))
 }
 
+// maxFilter bounds a text filter: the values come from API clients.
+const maxFilter = 1024
+
 // where turns a query's filters into a WHERE clause; an unknown value is store.ErrInvalidQuery.
 func where(q store.Query) (string, []any, error) {
 	var conds []string
 	var args []any
+	for name, v := range map[string]string{"namespace": q.Namespace, "workload": q.Workload, "check": q.Check, "text": q.Text, "scope": string(q.Scope), "digest": q.Digest, "after": q.After} {
+		if len(v) > maxFilter {
+			return "", nil, invalid(name, "longer than %d bytes", maxFilter)
+		}
+	}
 	if len(q.Phase) > 0 {
 		for _, p := range q.Phase {
 			switch p {
@@ -62,7 +92,7 @@ func where(q store.Query) (string, []any, error) {
 			}
 			args = append(args, string(p))
 		}
-		conds = append(conds, `phase IN (`+marks(len(q.Phase))+`)`)
+		conds = append(conds, `f.phase IN (`+marks(len(q.Phase))+`)`)
 	}
 	if len(q.Severity) > 0 {
 		for _, sv := range q.Severity {
@@ -71,49 +101,52 @@ func where(q store.Query) (string, []any, error) {
 			}
 			args = append(args, int64(sv))
 		}
-		conds = append(conds, `severity IN (`+marks(len(q.Severity))+`)`)
+		conds = append(conds, `f.severity IN (`+marks(len(q.Severity))+`)`)
 	}
 	if q.Namespace != "" {
-		conds, args = append(conds, `namespace = ?`), append(args, q.Namespace)
+		conds, args = append(conds, `f.namespace = ?`), append(args, q.Namespace)
 	}
 	if q.Workload != "" {
 		if kind, name, ok := strings.Cut(q.Workload, "/"); ok {
 			if kind == "" || name == "" || strings.Contains(name, "/") {
 				return "", nil, invalid("workload", "%q is neither Kind/name nor name", q.Workload)
 			}
-			conds, args = append(conds, `kind = ? AND name = ?`), append(args, kind, name)
+			conds, args = append(conds, `f.kind = ? AND f.name = ?`), append(args, kind, name)
 		} else {
-			conds, args = append(conds, `name = ?`), append(args, q.Workload)
+			conds, args = append(conds, `f.name = ?`), append(args, q.Workload)
 		}
 	}
 	if q.Check != "" {
-		conds, args = append(conds, `check_id = ?`), append(args, q.Check)
+		conds, args = append(conds, `f.check_id = ?`), append(args, q.Check)
 	}
 	switch q.State {
 	case "":
 	case string(store.StateOpen), string(store.StateResolved):
-		conds, args = append(conds, `state = ?`), append(args, q.State)
+		conds, args = append(conds, `f.state = ?`), append(args, q.State)
 	case "suppressed":
-		conds = append(conds, `state = 'open' AND suppressed = 1`)
+		conds = append(conds, `f.state = 'open' AND f.suppressed = 1`)
 	default:
 		return "", nil, invalid("state", "unknown state %q (want open, resolved or suppressed)", q.State)
 	}
 	if q.Scope != "" {
-		conds, args = append(conds, `scope = ?`), append(args, string(q.Scope))
+		conds, args = append(conds, `f.scope = ?`), append(args, string(q.Scope))
+	}
+	if q.Digest != "" {
+		conds, args = append(conds, `f.digest = ?`), append(args, q.Digest)
 	}
 	if !q.Since.IsZero() {
-		conds, args = append(conds, `last_seen >= ?`), append(args, nanos(q.Since))
+		conds, args = append(conds, lastSeen+` >= ?`), append(args, nanos(q.Since))
 	}
 	if q.Text != "" {
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q.Text))
-		conds, args = append(conds, `search LIKE ? ESCAPE '\'`), append(args, "%"+esc+"%")
+		conds, args = append(conds, `f.search LIKE ? ESCAPE '\'`), append(args, "%"+esc+"%")
 	}
 	if q.After != "" {
 		sev, id, err := decodeCursor(q.After)
 		if err != nil {
 			return "", nil, err
 		}
-		conds, args = append(conds, `(severity < ? OR (severity = ? AND id > ?))`), append(args, sev, sev, id)
+		conds, args = append(conds, `(f.severity < ? OR (f.severity = ? AND f.id > ?))`), append(args, sev, sev, id)
 	}
 	if len(conds) == 0 {
 		return "", nil, nil
@@ -154,7 +187,7 @@ func (s *DB) Findings(ctx context.Context, q store.Query) ([]store.Record, strin
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.conn.Query(ctx, `SELECT `+recordCols+` FROM findings`+w+` ORDER BY severity DESC, id LIMIT ?`, append(args, limit+1)...)
+	rows, err := s.conn.Query(ctx, `SELECT `+recordCols+` FROM `+recordFrom+w+` ORDER BY f.severity DESC, f.id LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
 		return nil, "", s.wrap(fmt.Errorf("query findings: %w", err))
 	}
@@ -172,7 +205,7 @@ func (s *DB) Findings(ctx context.Context, q store.Query) ([]store.Record, strin
 
 // Finding returns one stored finding by ID.
 func (s *DB) Finding(ctx context.Context, id string) (*store.Record, error) {
-	rows, err := s.conn.Query(ctx, `SELECT `+recordCols+` FROM findings WHERE id = ?`, id)
+	rows, err := s.conn.Query(ctx, `SELECT `+recordCols+` FROM `+recordFrom+` WHERE f.id = ?`, id)
 	if err != nil {
 		return nil, s.wrap(fmt.Errorf("finding %s: %w", id, err))
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // findingCols are the columns of the findings table, in the order rowArgs gives them.
-const findingCols = `id, scope, state, suppressed, supp, phase, severity, check_id, namespace, kind, name, search, first_seen, last_seen, resolved_at, last_scan, hash, data`
+const findingCols = `id, scope, state, suppressed, supp, phase, severity, check_id, namespace, kind, name, digest, search, first_seen, last_seen, resolved_at, hash, data`
 
 const nFindingCols = 18
 
@@ -112,6 +112,14 @@ func (s *DB) write(ctx context.Context, scope store.Scope, started, at time.Time
 				return s.wrap(fmt.Errorf("record scan of %s: %w", scope, err))
 			}
 		}
+		// An open finding of an audited scope was last seen at the scope's last audit (see
+		// lastSeen), so the rows of findings an audit leaves unchanged are not written at all.
+		var prevAudit int64
+		if audit {
+			if err := queryRow(ctx, tx, []any{&prevAudit}, `SELECT last_audit FROM scopes WHERE scope = ?`, string(scope)); err != nil && err != store.ErrNotFound {
+				return s.wrap(fmt.Errorf("record scan of %s: %w", scope, err))
+			}
+		}
 		old, err := s.load(ctx, tx, scope, items, audit)
 		if err != nil {
 			return s.wrap(fmt.Errorf("record scan of %s: read stored findings: %w", scope, err))
@@ -146,16 +154,16 @@ func (s *DB) write(ctx context.Context, scope store.Scope, started, at time.Time
 				ev.add(it.id, store.EventUnsupp, atN, ch.Scan.ID, "")
 			}
 			if reopened || p.hash != it.hash || p.scope != string(scope) {
-				if _, err := tx.Exec(ctx, `UPDATE findings SET scope = ?, state = 'open', suppressed = ?, supp = ?, phase = ?, severity = ?, check_id = ?, namespace = ?, kind = ?, name = ?, search = ?, last_seen = ?, resolved_at = NULL, last_scan = ?, hash = ?, data = ? WHERE id = ?`,
+				if _, err := tx.Exec(ctx, `UPDATE findings SET scope = ?, state = 'open', suppressed = ?, supp = ?, phase = ?, severity = ?, check_id = ?, namespace = ?, kind = ?, name = ?, digest = ?, search = ?, last_seen = ?, resolved_at = NULL, hash = ?, data = ? WHERE id = ?`,
 					string(scope), boolInt(it.supp != ""), it.supp, string(it.f.Phase), int64(it.f.Severity), it.f.Check,
-					it.f.Resource.Namespace, it.f.Resource.Kind, it.f.Resource.Name, search(it.f), atN, ch.Scan.ID, it.hash, it.data, it.id); err != nil {
+					it.f.Resource.Namespace, it.f.Resource.Kind, it.f.Resource.Name, it.f.Location.Digest, search(it.f), atN, it.hash, it.data, it.id); err != nil {
 					return s.wrap(fmt.Errorf("record scan of %s: update finding %s: %w", scope, it.id, err))
 				}
 			} else if !audit {
 				touch = append(touch, it.id)
 			}
 		}
-		if err := s.insertFindings(ctx, tx, scope, inserts, atN, ch.Scan.ID); err != nil {
+		if err := s.insertFindings(ctx, tx, scope, inserts, atN); err != nil {
 			return s.wrap(fmt.Errorf("record scan of %s: %w", scope, err))
 		}
 		if audit {
@@ -166,7 +174,7 @@ func (s *DB) write(ctx context.Context, scope store.Scope, started, at time.Time
 				}
 			}
 			if len(gone) > 0 {
-				resolved, err := s.resolve(ctx, tx, gone, at, ch.Scan.ID)
+				resolved, err := s.resolve(ctx, tx, gone, at, prevAudit)
 				if err != nil {
 					return s.wrap(fmt.Errorf("record scan of %s: %w", scope, err))
 				}
@@ -175,9 +183,10 @@ func (s *DB) write(ctx context.Context, scope store.Scope, started, at time.Time
 				}
 				ch.Resolved = resolved
 			}
-			// Every finding the audit produced is open in the scope now: its last seen moves
-			// in one statement, so a re-audit that changes little writes little.
-			if _, err := tx.Exec(ctx, `UPDATE findings SET last_seen = ?, last_scan = ? WHERE scope = ? AND state = 'open'`, atN, ch.Scan.ID, string(scope)); err != nil {
+			// Every finding the audit produced is open in the scope now, and its last seen
+			// moves with the scope's: one row, so a re-audit that changes little writes little.
+			if _, err := tx.Exec(ctx, `INSERT INTO scopes (scope, last_audit, last_scan) VALUES (?, ?, ?) ON CONFLICT (scope) DO UPDATE SET last_audit = excluded.last_audit, last_scan = excluded.last_scan`,
+				string(scope), atN, ch.Scan.ID); err != nil {
 				return s.wrap(fmt.Errorf("record scan of %s: %w", scope, err))
 			}
 			ch.Scan.New, ch.Scan.Reopened, ch.Scan.Resolved = len(ch.New), len(ch.Reopened), len(ch.Resolved)
@@ -196,6 +205,9 @@ func (s *DB) write(ctx context.Context, scope store.Scope, started, at time.Time
 		}
 		if err := ev.insert(ctx, tx); err != nil {
 			return s.wrap(fmt.Errorf("record scan of %s: history: %w", scope, err))
+		}
+		if err := s.notify(ctx, tx, ch, atN); err != nil {
+			return s.wrap(fmt.Errorf("record scan of %s: %w", scope, err))
 		}
 		return nil
 	})
@@ -245,8 +257,20 @@ func (s *DB) load(ctx context.Context, tx Tx, scope store.Scope, items []item, a
 	return old, nil
 }
 
-// insertFindings writes new findings, many rows per statement.
-func (s *DB) insertFindings(ctx context.Context, tx Tx, scope store.Scope, items []item, atN, scanID int64) error {
+// insertFindings writes new findings, many rows per statement or by Copier.
+func (s *DB) insertFindings(ctx context.Context, tx Tx, scope store.Scope, items []item, atN int64) error {
+	if c, ok := tx.(Copier); ok && len(items) >= copyMin {
+		rows := make([][]any, len(items))
+		for i, it := range items {
+			rows[i] = []any{it.id, string(scope), string(store.StateOpen), boolInt(it.supp != ""), it.supp,
+				string(it.f.Phase), int64(it.f.Severity), it.f.Check, it.f.Resource.Namespace, it.f.Resource.Kind,
+				it.f.Resource.Name, it.f.Location.Digest, search(it.f), atN, atN, nil, it.hash, it.data}
+		}
+		if err := c.CopyFrom(ctx, "findings", strings.Split(strings.ReplaceAll(findingCols, " ", ""), ","), rows); err != nil {
+			return fmt.Errorf("insert findings: %w", err)
+		}
+		return nil
+	}
 	const per = 100
 	for len(items) > 0 {
 		n := min(per, len(items))
@@ -261,7 +285,7 @@ func (s *DB) insertFindings(ctx context.Context, tx Tx, scope store.Scope, items
 			b.WriteString(row)
 			args = append(args, it.id, string(scope), string(store.StateOpen), boolInt(it.supp != ""), it.supp,
 				string(it.f.Phase), int64(it.f.Severity), it.f.Check, it.f.Resource.Namespace, it.f.Resource.Kind,
-				it.f.Resource.Name, search(it.f), atN, atN, nil, scanID, it.hash, it.data)
+				it.f.Resource.Name, it.f.Location.Digest, search(it.f), atN, atN, nil, it.hash, it.data)
 		}
 		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
 			return fmt.Errorf("insert findings: %w", err)
@@ -271,15 +295,16 @@ func (s *DB) insertFindings(ctx context.Context, tx Tx, scope store.Scope, items
 	return nil
 }
 
-// resolve marks the findings resolved at `at` and returns them as they now stand.
-func (s *DB) resolve(ctx context.Context, tx Tx, ids []string, at time.Time, scanID int64) ([]store.Record, error) {
+// resolve marks open findings of an audited scope resolved at `at`; they were last seen at
+// the scope's previous audit, prevAudit, which their rows now keep.
+func (s *DB) resolve(ctx context.Context, tx Tx, ids []string, at time.Time, prevAudit int64) ([]store.Record, error) {
 	var out []store.Record
 	for chunk := range chunks(ids, 500) {
-		if _, err := tx.Exec(ctx, `UPDATE findings SET state = 'resolved', resolved_at = ? WHERE id IN (`+marks(len(chunk))+`)`,
-			append([]any{nanos(at)}, anys(chunk)...)...); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE findings SET state = 'resolved', resolved_at = ?, last_seen = CASE WHEN ? > last_seen THEN ? ELSE last_seen END WHERE id IN (`+marks(len(chunk))+`)`,
+			append([]any{nanos(at), prevAudit, prevAudit}, anys(chunk)...)...); err != nil {
 			return nil, fmt.Errorf("resolve findings: %w", err)
 		}
-		rows, err := tx.Query(ctx, `SELECT `+recordCols+` FROM findings WHERE id IN (`+marks(len(chunk))+`) ORDER BY severity DESC, id`, anys(chunk)...)
+		rows, err := tx.Query(ctx, `SELECT `+recordCols+` FROM `+recordFrom+` WHERE f.id IN (`+marks(len(chunk))+`) ORDER BY f.severity DESC, f.id`, anys(chunk)...)
 		if err != nil {
 			return nil, fmt.Errorf("read resolved findings: %w", err)
 		}
@@ -309,6 +334,13 @@ func (e *events) add(id string, kind store.EventKind, at, scanID int64, supp str
 
 func (e *events) insert(ctx context.Context, tx Tx) error {
 	const per, cols = 200, 5
+	if c, ok := tx.(Copier); ok && e.n >= copyMin {
+		rows := make([][]any, e.n)
+		for i := range rows {
+			rows[i] = e.args[i*cols : (i+1)*cols]
+		}
+		return c.CopyFrom(ctx, "events", []string{"finding_id", "kind", "at", "scan_id", "suppression"}, rows)
+	}
 	row := "(" + marks(cols) + ")"
 	for off := 0; off < e.n; off += per {
 		n := min(per, e.n-off)

@@ -24,7 +24,7 @@ var (
 
 // appReport scans the test application image (built from real Debian, npm, Go and Rust
 // packages) and matches it against real vulnerability data, once per test process.
-func appReport(t *testing.T) *image.Report {
+func appReport(t testing.TB) *image.Report {
 	t.Helper()
 	reportOnce.Do(func() {
 		ctx := context.Background()

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +40,9 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Queue", testQueue},
 		{"QueueLease", testQueueLease},
+		{"Outbox", testOutbox},
+		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
+		{"Exceptions", testExceptions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -393,6 +397,9 @@ func testFilters(t *testing.T, open Open) {
 	s := open(t)
 	fs := many(100)
 	fs[3].Message = "Mounts the Docker SOCKET from the host"
+	for i := range 4 {
+		fs[i].Location.Digest = "sha256:" + strings.Repeat("ab", 32)
+	}
 	record(t, s, store.ScopeCluster, hour(0), fs...)
 	// A later audit resolves app-000..app-009 and moves the others' last seen.
 	record(t, s, store.ScopeCluster, hour(2), fs[10:]...)
@@ -430,6 +437,8 @@ func testFilters(t *testing.T, open Open) {
 		{"state resolved", store.Query{State: "resolved"}, 10},
 		{"state suppressed", store.Query{State: "suppressed"}, 1},
 		{"scope", store.Query{Scope: "runtime"}, 1},
+		{"image digest", store.Query{Digest: "sha256:" + strings.Repeat("ab", 32)}, 4},
+		{"image digest, open", store.Query{Digest: "sha256:" + strings.Repeat("ab", 32), State: "open"}, 0},
 		{"since", store.Query{Since: hour(1)}, 91},
 		{"since, exactly", store.Query{Since: hour(3)}, 1},
 		{"text, any case", store.Query{Text: "docker socket"}, 1},
@@ -465,6 +474,7 @@ func testInvalidQueries(t *testing.T, open Open) {
 		"cursor":   {After: "not-a-cursor"},
 		"limit":    {Limit: -1},
 		"workload": {Workload: "Deployment/"},
+		"text":     {Text: strings.Repeat("x", 5000)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			recs, _, err := s.Findings(ctx(t), q)
