@@ -65,6 +65,9 @@ type env struct {
 	imageDigest   string
 	imageWorkload finding.Resource
 	report        *image.Report
+	auth          *Kubernetes
+	// reviewer is the counted client the API's reviews go through.
+	reviewer kubernetes.Interface
 }
 
 var (
@@ -181,6 +184,7 @@ func buildFixture(c *testenv.Cluster) (*env, error) {
 	}
 	// Denials are not cached, so the RBAC tests see a grant as soon as the authorizer does.
 	auth := NewKubernetes(reviewer, KubernetesOptions{DenyTTL: -1})
+	f.auth, f.reviewer = auth, reviewer
 	h := New(Options{Store: st, Authenticator: auth, Authorizer: auth,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return t1 }})
 	srv := httptest.NewServer(h)
@@ -399,6 +403,46 @@ func TestTokenReviewsAreCached(t *testing.T) {
 	}
 }
 
+// TestConcurrentRequestsShareOneReview: a burst of requests with a token not yet cached (a
+// dashboard opening) sends one TokenReview and one SubjectAccessReview, not one per request.
+func TestConcurrentRequestsShareOneReview(t *testing.T) {
+	f := newFixture(t)
+	auth := NewKubernetes(f.reviewer, KubernetesOptions{})
+	srv := httptest.NewServer(New(Options{Store: f.store, Authenticator: auth, Authorizer: auth,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}))
+	defer srv.Close()
+	tr, sar := f.tokenReviews.Load(), f.accessReviews.Load()
+	var wg sync.WaitGroup
+	statuses := make([]int, 20)
+	for i := range statuses {
+		wg.Go(func() {
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/api/v1/scans", nil)
+			req.Header.Set("Authorization", "Bearer "+f.token(t, testenv.AdminUser))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		if st != http.StatusOK {
+			t.Errorf("request %d: status %d", i, st)
+		}
+	}
+	// Requests that arrive after the first review finished hit the cache; those during it wait
+	// for it. Either way, one review of each kind.
+	if got := f.tokenReviews.Load() - tr; got != 1 {
+		t.Errorf("20 concurrent requests sent %d TokenReviews, want 1", got)
+	}
+	if got := f.accessReviews.Load() - sar; got != 1 {
+		t.Errorf("20 concurrent requests sent %d SubjectAccessReviews, want 1", got)
+	}
+}
+
 // TestAuthorizationFollowsRBAC: alice, whom RBAC grants nothing, is refused; a Role in one
 // namespace lets her read that namespace's findings only; a ClusterRole lets her read them all;
 // creating exceptions needs its own grant.
@@ -564,13 +608,18 @@ func TestFindingFilters(t *testing.T) {
 		}},
 		{"severity=critical&severity=high", func(r *store.Record) bool { return r.Finding.Severity >= finding.High }},
 		{"namespace=team-001", func(r *store.Record) bool { return r.Finding.Resource.Namespace == "team-001" }},
-		{"workload=" + f.gone.Kind + "/" + f.gone.Name, func(r *store.Record) bool { return r.Finding.Resource.Workload() == f.gone }},
+		// The workload filter names no namespace: svc-0000 is in every namespace of the estate.
+		{"workload=" + f.gone.Kind + "/" + f.gone.Name, func(r *store.Record) bool {
+			return r.Finding.Resource.Kind == f.gone.Kind && r.Finding.Resource.Name == f.gone.Name
+		}},
+		{"workload=" + f.gone.Kind + "/" + f.gone.Name + "&namespace=" + f.gone.Namespace, func(r *store.Record) bool { return r.Finding.Resource.Workload() == f.gone }},
 		{"workload=" + f.gone.Name, func(r *store.Record) bool { return r.Finding.Resource.Name == f.gone.Name }},
 		{"check=" + someCheck, func(r *store.Record) bool { return r.Finding.Check == someCheck }},
 		{"state=open", func(r *store.Record) bool { return r.State == store.StateOpen }},
 		{"state=resolved", func(r *store.Record) bool { return r.State == store.StateResolved }},
 		{"state=suppressed", func(r *store.Record) bool { return r.State == store.StateOpen && r.Finding.Suppressed != nil }},
 		{"since=" + t1.Format(time.RFC3339), func(r *store.Record) bool { return !r.LastSeen.Before(t1) }},
+		{"digest=" + f.imageDigest, func(r *store.Record) bool { return r.Finding.Location.Digest == f.imageDigest }},
 		{"scope=image:" + f.imageDigest, func(r *store.Record) bool { return r.Scope == store.Scope("image:"+f.imageDigest) }},
 		{"q=" + url.QueryEscape(someText), func(r *store.Record) bool {
 			s := strings.ToLower(r.Finding.Message + r.Finding.Title + r.Finding.Check + r.Finding.Resource.Name)
@@ -594,6 +643,12 @@ func TestFindingFilters(t *testing.T) {
 			got := f.walk(t, tt.query, 37)
 			if !slices.Equal(ids(got), ids(want)) {
 				t.Errorf("%s: %d findings, want %d", tt.query, len(got), len(want))
+				wantIDs := ids(want)
+				for _, r := range got {
+					if !slices.Contains(wantIDs, r.ID) {
+						t.Logf("unexpected: %s %s %+v %s", r.ID, r.Finding.Check, r.Finding.Resource, r.State)
+					}
+				}
 			}
 		})
 	}
@@ -847,6 +902,27 @@ func TestExceptions(t *testing.T) {
 		!slices.Equal(e.Vulnerabilities, []string{"CVE-2023-0001"}) {
 		t.Errorf("listed exception = %+v", e)
 	}
+}
+
+// TestTimeout: a request whose work outlasts Options.Timeout is answered 503 with a JSON error
+// that says so, not left hanging.
+func TestTimeout(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(New(Options{Store: f.store, Authenticator: f.auth, Authorizer: f.auth, Timeout: time.Nanosecond,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}))
+	defer srv.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/api/v1/workloads", nil)
+	req.Header.Set("Authorization", "Bearer "+f.token(t, testenv.AdminUser))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503: %s", resp.StatusCode, body)
+	}
+	errorOf(t, body)
 }
 
 // TestOpenAPIMatchesRoutes walks the OpenAPI document: every path and method it describes is

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -98,6 +99,9 @@ type Kubernetes struct {
 	opts      KubernetesOptions
 	tokens    *cache[tokenAnswer]
 	decisions *cache[decision]
+	// flight makes concurrent misses for one token or one decision (a dashboard opening with a
+	// fresh token sends several requests at once) share one review.
+	flight singleflight.Group
 }
 
 type tokenAnswer struct {
@@ -136,12 +140,21 @@ func (k *Kubernetes) Authenticate(ctx context.Context, token string) (*User, err
 	if a, ok := k.tokens.get(key, time.Now()); ok {
 		return a.answer()
 	}
-	ctx, cancel := context.WithTimeout(ctx, k.opts.Timeout)
+	v, err, _ := k.flight.Do("t"+key, func() (any, error) { return k.reviewToken(ctx, key, token) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(tokenAnswer).answer()
+}
+
+// reviewToken sends one TokenReview and caches its answer.
+func (k *Kubernetes) reviewToken(ctx context.Context, key, token string) (tokenAnswer, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.opts.Timeout)
 	defer cancel()
 	review := &authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: token, Audiences: k.opts.Audiences}}
 	got, err := k.client.AuthenticationV1().TokenReviews().Create(ctx, review, metav1.CreateOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("TokenReview: %w", err)
+		return tokenAnswer{}, fmt.Errorf("TokenReview: %w", err)
 	}
 	var a tokenAnswer
 	ttl := k.opts.InvalidTokenTTL
@@ -161,7 +174,7 @@ func (k *Kubernetes) Authenticate(ctx context.Context, token string) (*User, err
 	if ttl > 0 {
 		k.tokens.put(key, a, time.Now().Add(ttl))
 	}
-	return a.answer()
+	return a, nil
 }
 
 func (a tokenAnswer) answer() (*User, error) {
@@ -180,7 +193,19 @@ func (k *Kubernetes) Authorize(ctx context.Context, u *User, a Attributes) (bool
 	if d, ok := k.decisions.get(key, time.Now()); ok {
 		return d.allowed, d.reason, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, k.opts.Timeout)
+	v, err, _ := k.flight.Do("d"+key, func() (any, error) { return k.reviewAccess(ctx, key, u, a) })
+	if err != nil {
+		return false, "", err
+	}
+	d := v.(decision)
+	return d.allowed, d.reason, nil
+}
+
+// reviewAccess sends one SubjectAccessReview and caches its decision.
+func (k *Kubernetes) reviewAccess(ctx context.Context, key string, u *User, a Attributes) (decision, error) {
+	// The review is shared by every request waiting on it, so one caller going away must not
+	// cancel it for the others.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.opts.Timeout)
 	defer cancel()
 	spec := authzv1.SubjectAccessReviewSpec{
 		User: u.Name, UID: u.UID, Groups: u.Groups,
@@ -197,13 +222,13 @@ func (k *Kubernetes) Authorize(ctx context.Context, u *User, a Attributes) (bool
 	}
 	got, err := k.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authzv1.SubjectAccessReview{Spec: spec}, metav1.CreateOptions{})
 	if err != nil {
-		return false, "", fmt.Errorf("SubjectAccessReview: %w", err)
+		return decision{}, fmt.Errorf("SubjectAccessReview: %w", err)
 	}
 	d := decision{allowed: got.Status.Allowed && !got.Status.Denied, reason: got.Status.Reason}
 	if got.Status.EvaluationError != "" && !d.allowed {
 		// An evaluation error with a denial is still a denial, but it must not be remembered:
 		// the next request may find the authorizer healthy.
-		return false, d.reason, nil
+		return d, nil
 	}
 	ttl := k.opts.DenyTTL
 	if d.allowed {
@@ -212,7 +237,7 @@ func (k *Kubernetes) Authorize(ctx context.Context, u *User, a Attributes) (bool
 	if ttl > 0 {
 		k.decisions.put(key, d, time.Now().Add(ttl))
 	}
-	return d.allowed, d.reason, nil
+	return d, nil
 }
 
 // decisionKey identifies a decision: everything the SubjectAccessReview is made of.

@@ -18,7 +18,7 @@ type Page[T any] struct {
 
 // storeFields maps the Query fields the store names in errors to the API's parameters.
 var storeFields = map[string]string{"after": "cursor", "text": "q", "limit": "limit", "phase": "phase",
-	"severity": "severity", "state": "state", "workload": "workload", "since": "since", "scope": "scope"}
+	"severity": "severity", "state": "state", "workload": "workload", "since": "since", "scope": "scope", "digest": "digest", "namespace": "namespace", "check": "check"}
 
 // findingID is the shape of store.Fingerprint: 32 lower-case hex digits.
 var findingID = regexp.MustCompile(`^[0-9a-f]{32}$`)

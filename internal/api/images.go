@@ -131,7 +131,9 @@ func (h *handler) getImage(r *request) (int, any, error) {
 	}
 	d := ImageDetail{Image: img, Summary: summarize(img), Workloads: []finding.Resource{}}
 	seen := map[finding.Resource]bool{}
-	q := store.Query{Scope: store.Scope("image:" + digest), State: string(store.StateOpen), Limit: MaxPageSize}
+	// Every open finding about the image, whichever scope stored it (the cluster audit's image
+	// analyzer, or the image's own re-matching), names a workload that runs it.
+	q := store.Query{Digest: digest, State: string(store.StateOpen), Limit: MaxPageSize}
 	for {
 		recs, next, err := h.opts.Store.Findings(r.Context(), q)
 		if err != nil {

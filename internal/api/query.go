@@ -118,7 +118,7 @@ var findingStates = []string{string(store.StateOpen), string(store.StateResolved
 var phases = []finding.Phase{finding.PhaseInfra, finding.PhaseBuild, finding.PhaseDeploy, finding.PhaseRuntime}
 
 // findingParams are the parameters of GET /api/v1/findings.
-var findingParams = []string{"phase", "severity", "namespace", "workload", "check", "state", "scope", "since", "q", "limit", "cursor"}
+var findingParams = []string{"phase", "severity", "namespace", "workload", "check", "state", "scope", "digest", "since", "q", "limit", "cursor"}
 
 // findingQuery turns the parameters of GET /api/v1/findings into a store query. Every value is
 // checked here, so that a value the store would not understand is a 400 naming the parameter.
@@ -166,6 +166,12 @@ func (h *handler) findingQuery(p *params) (store.Query, error) {
 	}
 	if q.Scope, err = p.scope(); err != nil {
 		return q, err
+	}
+	if q.Digest, err = p.one("digest"); err != nil {
+		return q, err
+	}
+	if q.Digest != "" && !digestPattern.MatchString(q.Digest) {
+		return q, badRequest("parameter \"digest\": %q: want sha256: and 64 lower-case hexadecimal digits", q.Digest)
 	}
 	since, err := p.one("since")
 	if err != nil {

@@ -64,6 +64,7 @@ func TestFindingQueryRefuses(t *testing.T) {
 		{"check=no-such-check", `"check"`},
 		{"state=closed", `"state"`},
 		{"scope=image:latest", `"scope"`},
+		{"digest=sha256:abc", `"digest"`},
 		{"since=yesterday", `"since"`},
 		{"since=2026-12-01", `"since"`},
 		{"limit=0", `"limit"`},
