@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"redoubt.dev/redoubt/internal/inventory/probe"
 	"redoubt.dev/redoubt/internal/server"
 	"redoubt.dev/redoubt/internal/store"
+	"redoubt.dev/redoubt/internal/store/engine"
 	"redoubt.dev/redoubt/internal/store/sqlite"
 )
 
@@ -229,18 +228,13 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	return nil
 }
 
-// openStore opens the store the flags name.
+// openStore opens the store the flags name: PostgreSQL for --database-url, else the SQLite
+// file under --data-dir.
 func openStore(ctx context.Context, f *serveFlags) (store.Store, error) {
-	if f.databaseURL != "" {
-		if !strings.HasPrefix(f.databaseURL, "postgres://") && !strings.HasPrefix(f.databaseURL, "postgresql://") {
-			return nil, fmt.Errorf("--database-url: want postgres://USER@HOST/DB, got %q", redactURL(f.databaseURL))
-		}
-		return nil, errors.New("--database-url: the PostgreSQL store is not built into this binary yet; use --data-dir")
+	if f.databaseURL != "" && !strings.HasPrefix(f.databaseURL, "postgres://") && !strings.HasPrefix(f.databaseURL, "postgresql://") {
+		return nil, fmt.Errorf("--database-url: want postgres://USER@HOST/DB, got %q", redactURL(f.databaseURL))
 	}
-	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("--data-dir: %w", err)
-	}
-	return sqlite.Open(ctx, filepath.Join(f.dataDir, sqlite.FileName))
+	return engine.Open(ctx, f.dataDir, f.databaseURL)
 }
 
 // redactURL drops the password from a URL before it is shown.
