@@ -143,5 +143,6 @@ scanned and reported).`,
 	root.AddCommand(newAuditlogCmd())
 	root.AddCommand(newEventsCmd())
 	root.AddCommand(newSensorCmd())
+	root.AddCommand(newServeCmd())
 	return root
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -228,4 +229,22 @@ func TestOutputToAFIFOIsWrittenNotReplaced(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "is a directory") {
 		t.Errorf("-o DIR: exit %d, %s", code, errOut)
 	}
+}
+
+// syncBuffer is a bytes.Buffer a command writes to from its goroutines while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -33,24 +32,6 @@ func TestSensorUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, code, errOut)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the command's goroutine and the test's.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestSensorCatchesAReverseShell runs `redoubt sensor` for real (root, eBPF), runs a bash

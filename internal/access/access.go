@@ -46,10 +46,16 @@ func register(rule finding.Rule, run func(c *Context, rule *finding.Rule) []find
 
 // Run applies every access check to the snapshot.
 func Run(s *inventory.Snapshot, cfg *config.Config) []finding.Finding {
+	return RunWith(s, cfg, rbac.NewPolicy(s, rbac.Options{}))
+}
+
+// RunWith is Run with the snapshot's RBAC policy already built (internal/audit builds it once
+// per snapshot and shares it with the risk ranking).
+func RunWith(s *inventory.Snapshot, cfg *config.Config, p *rbac.Policy) []finding.Finding {
 	if cfg == nil {
 		cfg = config.Default()
 	}
-	c := &Context{Snapshot: s, Config: cfg, Policy: rbac.NewPolicy(s, rbac.Options{})}
+	c := &Context{Snapshot: s, Config: cfg, Policy: p}
 	var out []finding.Finding
 	for _, chk := range registry {
 		out = append(out, chk.run(c, chk.rule)...)
@@ -164,7 +170,7 @@ func compact(s []string) []string {
 // Summarize fills each workload summary's Access with its service account's capability classes
 // (rbac.CapabilitiesOf), most powerful first: "cluster-admin", "read-secrets in shop-api", ...
 func Summarize(s *inventory.Snapshot, sums []inventory.WorkloadSummary) {
-	capabilities := capabilitiesBySA(s)
+	capabilities := capabilitiesBySA(rbac.NewPolicy(s, rbac.Options{}))
 	for i := range sums {
 		sum := &sums[i]
 		for _, r := range capabilities(sum.Namespace, sum.ServiceAccount) {
@@ -183,7 +189,12 @@ type WorkloadAccess struct {
 
 // ForWorkloads computes every workload's access, keyed by Workload.Key().
 func ForWorkloads(s *inventory.Snapshot) map[string]WorkloadAccess {
-	capabilities := capabilitiesBySA(s)
+	return ForWorkloadsWith(s, rbac.NewPolicy(s, rbac.Options{}))
+}
+
+// ForWorkloadsWith is ForWorkloads with the snapshot's RBAC policy already built.
+func ForWorkloadsWith(s *inventory.Snapshot, p *rbac.Policy) map[string]WorkloadAccess {
+	capabilities := capabilitiesBySA(p)
 	out := make(map[string]WorkloadAccess, len(s.Workloads))
 	for _, w := range s.Workloads {
 		sa := w.ServiceAccountName()
@@ -194,8 +205,7 @@ func ForWorkloads(s *inventory.Snapshot) map[string]WorkloadAccess {
 
 // capabilitiesBySA returns a function giving a service account's capability classes, computed
 // once per account: most workloads of a namespace share one. Callers must not modify the result.
-func capabilitiesBySA(s *inventory.Snapshot) func(namespace, name string) []rbac.Reach {
-	p := rbac.NewPolicy(s, rbac.Options{})
+func capabilitiesBySA(p *rbac.Policy) func(namespace, name string) []rbac.Reach {
 	memo := map[string][]rbac.Reach{}
 	return func(namespace, name string) []rbac.Reach {
 		key := namespace + "/" + name

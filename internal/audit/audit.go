@@ -19,6 +19,7 @@ import (
 	"redoubt.dev/redoubt/internal/inventory"
 	"redoubt.dev/redoubt/internal/netpol"
 	"redoubt.dev/redoubt/internal/netpol/netcheck"
+	"redoubt.dev/redoubt/internal/rbac"
 	"redoubt.dev/redoubt/internal/releases"
 	"redoubt.dev/redoubt/internal/risk"
 )
@@ -36,6 +37,8 @@ type Options struct {
 
 	// network is the network analysis of this run, kept for the risk ranking.
 	network *netpol.Analysis
+	// policy is the snapshot's RBAC policy, built once for the access checks and the ranking.
+	policy *rbac.Policy
 }
 
 // Result is the outcome of a run.
@@ -70,7 +73,7 @@ var analyzers = []analyzer{
 		return infra.Run(&infra.Context{Snapshot: s, Config: o.Config, Calendar: o.Releases, Now: o.Now}), nil
 	}},
 	{"access", func(_ context.Context, s *inventory.Snapshot, o *Options) ([]finding.Finding, error) {
-		return access.Run(s, o.Config), nil
+		return access.RunWith(s, o.Config, o.policy), nil
 	}},
 	{"network", func(_ context.Context, s *inventory.Snapshot, o *Options) ([]finding.Finding, error) {
 		a, fs := netcheck.Analyze(s, o.Config)
@@ -94,6 +97,9 @@ func Run(ctx context.Context, s *inventory.Snapshot, opts Options) (*Result, err
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
+	// The analyses several stages need are built once per snapshot and shared: the network
+	// analysis (netcheck, then risk) and the RBAC policy (access, then risk).
+	opts.policy = rbac.NewPolicy(s, rbac.Options{})
 	r := &Result{Snapshot: s, Problems: slices.Clone(s.Problems)}
 	var all []finding.Finding
 	for _, a := range analyzers {
@@ -121,7 +127,7 @@ func Run(ctx context.Context, s *inventory.Snapshot, opts Options) (*Result, err
 	finding.Sort(r.Findings)
 	// The one stage after exceptions: the risk ranking reads every analyzer's findings, and the
 	// network analysis for how far each workload can be reached.
-	r.Risk = risk.RankWithReach(s, r.Findings, reachFrom(opts.network))
+	r.Risk = risk.RankWithAccess(s, r.Findings, reachFrom(opts.network), access.ForWorkloadsWith(s, opts.policy))
 	return r, nil
 }
 

@@ -137,8 +137,14 @@ type ReachFunc func(w *inventory.Workload) (addresses, otherNamespaces bool, why
 // (reach nil), a workload counts as reachable from other namespaces when no NetworkPolicy of
 // its namespace selects it for ingress.
 func RankWithReach(s *inventory.Snapshot, findings []finding.Finding, reach ReachFunc) *Ranking {
+	return RankWithAccess(s, findings, reach, access.ForWorkloads(s))
+}
+
+// RankWithAccess ranks like RankWithReach, with every workload's access already computed
+// (access.ForWorkloadsWith, keyed by Workload.Key()): internal/audit builds the RBAC policy once
+// per snapshot for the access checks and the ranking.
+func RankWithAccess(s *inventory.Snapshot, findings []finding.Finding, reach ReachFunc, acc map[string]access.WorkloadAccess) *Ranking {
 	byWorkload, byImage := index(s, findings)
-	acc := access.ForWorkloads(s)
 	policies := map[string][]*inventory.NetworkPolicy{}
 	for _, np := range s.NetworkPolicies {
 		policies[np.Namespace] = append(policies[np.Namespace], np)

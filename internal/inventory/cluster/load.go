@@ -1,21 +1,20 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
-	"fmt"
+	"slices"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/pager"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"redoubt.dev/redoubt/internal/inventory"
 	"redoubt.dev/redoubt/internal/inventory/manifest"
@@ -39,12 +38,43 @@ type item struct {
 	other *inventory.Unstructured
 }
 
-// lister reads one kind of object.
-type lister struct {
-	resource string
-	list     func(ctx context.Context, ns string, opts metav1.ListOptions) (runtime.Object, error)
-	// clusterScoped kinds are read whole even for a namespaced scan.
-	clusterScoped bool
+// Clients are the API clients a snapshot is read with: typed, metadata-only (Secrets and
+// ConfigMaps) and dynamic (custom kinds).
+type Clients struct {
+	Kube     kubernetes.Interface
+	Metadata metadata.Interface
+	Dynamic  dynamic.Interface
+}
+
+// Clients makes the connection's clients.
+func (c *Connection) Clients() (Clients, error) {
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return Clients{}, c.describe("client", err)
+	}
+	meta, err := metadata.NewForConfig(c.Config)
+	if err != nil {
+		return Clients{}, c.describe("client", err)
+	}
+	dyn, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		return Clients{}, c.describe("client", err)
+	}
+	return Clients{Kube: cs, Metadata: meta, Dynamic: dyn}, nil
+}
+
+// kinds are the kinds these clients read: built-in, metadata-only, and the custom kinds the
+// cluster serves at this moment (asked through discovery).
+func (cl Clients) kinds() []kind {
+	kinds := typedKinds(cl.Kube)
+	kinds = append(kinds, metadataKinds(cl.Metadata)...)
+	return append(kinds, customKinds(cl.Kube.Discovery(), cl.Dynamic)...)
+}
+
+// source describes the snapshot's origin.
+func (c *Connection) source(namespace, version string) inventory.Source {
+	return inventory.Source{Kind: inventory.SourceCluster, Context: c.Context, Cluster: c.Cluster,
+		Server: c.Server, Namespace: namespace, ServerVersion: version}
 }
 
 // Load reads a snapshot of the cluster. It fails only when the cluster cannot be reached at all;
@@ -55,70 +85,67 @@ func Load(ctx context.Context, conn *Connection, opts Options) (*inventory.Snaps
 	if pageSize <= 0 {
 		pageSize = DefaultPageSize
 	}
-	cs, err := kubernetes.NewForConfig(conn.Config)
+	cl, err := conn.Clients()
 	if err != nil {
-		return nil, conn.describe("client", err)
+		return nil, err
 	}
-	version, err := cs.Discovery().ServerVersion()
+	version, err := cl.Kube.Discovery().ServerVersion()
 	if err != nil {
 		return nil, conn.describe("server version", err)
 	}
-	meta, err := metadata.NewForConfig(conn.Config)
-	if err != nil {
-		return nil, conn.describe("client", err)
-	}
-	dyn, err := dynamic.NewForConfig(conn.Config)
-	if err != nil {
-		return nil, conn.describe("client", err)
-	}
-	src := inventory.Source{Kind: inventory.SourceCluster, Context: conn.Context, Cluster: conn.Cluster,
-		Server: conn.Server, Namespace: namespace, ServerVersion: version.GitVersion}
-	b := inventory.NewBuilder(src, namespace)
-
-	listers := typedListers(cs)
-	listers = append(listers, metadataListers(meta)...)
-	listers = append(listers, customListers(cs.Discovery(), dyn)...)
+	kinds := cl.kinds()
 
 	var mu sync.Mutex
-	results := make([][]item, len(listers))
+	results := make([][]runtime.Object, len(kinds))
 	var problems []inventory.Problem
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
-	for i, l := range listers {
+	for i, k := range kinds {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			ns := namespace
-			if l.clusterScoped {
+			if k.clusterScoped {
 				ns = ""
 			}
-			items, err := listAll(ctx, l, ns, pageSize)
+			objs, err := listAll(ctx, k, ns, pageSize)
 			if err != nil {
 				if apierrors.IsNotFound(err) {
 					return // the kind is not served by this cluster
 				}
 				mu.Lock()
-				problems = append(problems, inventory.Problem{Object: l.resource,
-					Message: conn.describe("list "+l.resource, err).Error()})
+				problems = append(problems, inventory.Problem{Object: k.resource,
+					Message: conn.describe("list "+k.resource, err).Error()})
 				mu.Unlock()
 				return
 			}
-			results[i] = items
+			results[i] = objs
 		}()
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return assemble(conn, namespace, version.GitVersion, kinds, results, problems), nil
+}
+
+// assemble builds a snapshot from the objects read of each kind (objs[i] are of kinds[i]). Load
+// and Watch both end here, so the same objects give the same snapshot whichever read them. The
+// objects are the Builder's afterwards: callers hand over copies of anything they keep.
+func assemble(conn *Connection, namespace, version string, kinds []kind, objs [][]runtime.Object, problems []inventory.Problem) *inventory.Snapshot {
+	b := inventory.NewBuilder(conn.source(namespace, version), namespace)
+	// Kinds are read concurrently; their problems are reported in a fixed order.
+	problems = slices.Clone(problems)
+	slices.SortFunc(problems, func(a, b inventory.Problem) int {
+		return cmp.Or(cmp.Compare(a.Object, b.Object), cmp.Compare(a.Message, b.Message))
+	})
 	for _, p := range problems {
 		b.Problem(p)
 	}
-	origin := func(obj metav1.Object) inventory.Origin {
-		return inventory.Origin{Cluster: conn.Cluster, UID: string(obj.GetUID())}
-	}
-	for _, items := range results {
-		for _, it := range items {
+	for i, k := range kinds {
+		for _, obj := range objs[i] {
+			it := normalize(k, obj)
 			if it.other != nil {
 				b.AddUnstructured(it.other)
 				continue
@@ -132,36 +159,51 @@ func Load(ctx context.Context, conn *Connection, opts Options) (*inventory.Snaps
 					continue
 				}
 			}
-			b.Add(it.typed, origin(m), nil)
+			b.Add(it.typed, inventory.Origin{Cluster: conn.Cluster, UID: string(m.GetUID())}, nil)
 		}
 	}
-	return b.Snapshot(), nil
+	return b.Snapshot()
 }
 
 // listAll pages through one kind.
-func listAll(ctx context.Context, l lister, ns string, pageSize int64) ([]item, error) {
+func listAll(ctx context.Context, k kind, ns string, pageSize int64) ([]runtime.Object, error) {
 	p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-		return l.list(ctx, ns, opts)
+		return k.list(ctx, ns, opts)
 	})
 	p.PageSize = pageSize
-	var out []item
+	var out []runtime.Object
 	err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
-		out = append(out, toItem(obj))
+		out = append(out, trim(obj))
 		return nil
 	})
 	return out, err
 }
 
-func toItem(obj runtime.Object) item {
+// trim drops what no analyzer reads and would only cost memory: the managed-fields bookkeeping.
+// Load and the informers of Watch trim alike, so both see the same objects.
+func trim(obj runtime.Object) runtime.Object {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+	return obj
+}
+
+// normalize turns one object as the API returned it into what the Builder takes: metadata-only
+// objects become typed Secrets and ConfigMaps with no values, custom resources become
+// Unstructured (AdminNetworkPolicies typed, as the manifest loader does).
+func normalize(k kind, obj runtime.Object) item {
+	if pm, ok := obj.(*metav1.PartialObjectMetadata); ok && k.fromMetadata != nil {
+		return item{typed: k.fromMetadata(pm)}
+	}
 	if u, ok := obj.(interface{ UnstructuredContent() map[string]any }); ok {
 		m := u.UnstructuredContent()
 		md, _ := m["metadata"].(map[string]any)
 		apiVersion, _ := m["apiVersion"].(string)
-		kind, _ := m["kind"].(string)
+		kindName, _ := m["kind"].(string)
 		name, _ := md["name"].(string)
 		ns, _ := md["namespace"].(string)
 		uid, _ := md["uid"].(string)
-		other := &inventory.Unstructured{APIVersion: apiVersion, Kind: kind, Namespace: ns, Name: name,
+		other := &inventory.Unstructured{APIVersion: apiVersion, Kind: kindName, Namespace: ns, Name: name,
 			Origin: inventory.Origin{UID: uid}, Object: m}
 		if l, ok := md["labels"].(map[string]any); ok {
 			other.Labels = map[string]string{}
@@ -171,8 +213,7 @@ func toItem(obj runtime.Object) item {
 				}
 			}
 		}
-		// AdminNetworkPolicies are typed in the snapshot, like the manifest loader does.
-		if typed, err := manifest.Scheme.New(schema.FromAPIVersionAndKind(apiVersion, kind)); err == nil {
+		if typed, err := manifest.Scheme.New(schema.FromAPIVersionAndKind(apiVersion, kindName)); err == nil {
 			if runtime.DefaultUnstructuredConverter.FromUnstructured(m, typed) == nil {
 				return item{typed: typed}
 			}
@@ -180,45 +221,4 @@ func toItem(obj runtime.Object) item {
 		return item{other: other}
 	}
 	return item{typed: obj}
-}
-
-// customListers lists the custom resources Redoubt recognises, when the cluster serves them:
-// AdminNetworkPolicies and the CNI-specific network policies.
-func customListers(disc discovery.DiscoveryInterface, dyn dynamic.Interface) []lister {
-	wanted := []struct {
-		gvr           schema.GroupVersionResource
-		clusterScoped bool
-	}{
-		{schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha1", Resource: "adminnetworkpolicies"}, true},
-		{schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha1", Resource: "baselineadminnetworkpolicies"}, true},
-		{schema.GroupVersionResource{Group: "cilium.io", Version: "v2", Resource: "ciliumnetworkpolicies"}, false},
-		{schema.GroupVersionResource{Group: "cilium.io", Version: "v2", Resource: "ciliumclusterwidenetworkpolicies"}, true},
-		{schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "networkpolicies"}, false},
-		{schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "globalnetworkpolicies"}, true},
-	}
-	var out []lister
-	for _, w := range wanted {
-		res, err := disc.ServerResourcesForGroupVersion(w.gvr.GroupVersion().String())
-		if err != nil || res == nil {
-			continue
-		}
-		served := false
-		for _, r := range res.APIResources {
-			if r.Name == w.gvr.Resource {
-				served = true
-			}
-		}
-		if !served {
-			continue
-		}
-		gvr := w.gvr
-		out = append(out, lister{resource: fmt.Sprintf("%s.%s", gvr.Resource, gvr.Group), clusterScoped: w.clusterScoped,
-			list: func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
-				if ns == "" {
-					return dyn.Resource(gvr).List(ctx, o)
-				}
-				return dyn.Resource(gvr).Namespace(ns).List(ctx, o)
-			}})
-	}
-	return out
 }
