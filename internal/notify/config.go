@@ -81,15 +81,15 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	if len(data) > MaxConfigSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxConfigSize)
-	}
 	return ParseConfig(path, data)
 }
 
 // ParseConfig parses and validates the `notifications:` section of a configuration document;
 // name is the file name errors start with.
 func ParseConfig(name string, data []byte) (*Config, error) {
+	if len(data) > MaxConfigSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, MaxConfigSize)
+	}
 	var root struct {
 		Notifications yaml.Node `yaml:"notifications"`
 	}
