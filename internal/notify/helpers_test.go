@@ -19,6 +19,10 @@ import (
 	"redoubt.dev/redoubt/internal/store/sqlstore"
 )
 
+func openStoreB(b *testing.B) (*sqlstore.DB, error) {
+	return sqlite.Open(b.Context(), filepath.Join(b.TempDir(), sqlite.FileName))
+}
+
 // openStore opens a real SQLite store file in dir.
 func openStore(t *testing.T, dir string) *sqlstore.DB {
 	t.Helper()
@@ -68,7 +72,9 @@ type sink struct {
 	hang chan struct{}
 }
 
-func newSink(t *testing.T) *sink {
+func newSink(t *testing.T) *sink { return newSinkB(t) }
+
+func newSinkB(t testing.TB) *sink {
 	k := &sink{}
 	k.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -152,7 +158,9 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 // start runs d until the test ends and returns a function that stops it and waits.
-func start(t *testing.T, d *Dispatcher) (stop func()) {
+func start(t *testing.T, d *Dispatcher) (stop func()) { return startB(t, d) }
+
+func startB(t testing.TB, d *Dispatcher) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
