@@ -119,6 +119,11 @@ func TestPostErrors(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "secret-path") {
 		t.Errorf("a refused connection: %v (must not quote the URL)", err)
 	}
+	redirect := httptest.NewServer(http.RedirectHandler("http://127.0.0.1:1/elsewhere", http.StatusFound))
+	defer redirect.Close()
+	if err := NewWebhook(store.Receiver{Name: "ops"}, redirect.URL, "", time.Second).Post(t.Context(), []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "HTTP 302") {
+		t.Errorf("a redirect: %v, want it refused as HTTP 302", err)
+	}
 	w.maxBody = 10
 	if err := w.Post(t.Context(), []byte(strings.Repeat("x", 11))); err == nil || !strings.Contains(err.Error(), "body limit") {
 		t.Errorf("an oversized body: %v", err)

@@ -149,14 +149,21 @@ func (d *Dispatcher) run(ctx context.Context, r Receiver, wake <-chan struct{}) 
 
 // receiverState is what one receiver's loop remembers between rounds.
 type receiverState struct {
-	failures int // failed messages in a row
+	failures int       // failed messages in a row
+	retry    time.Time // the earliest retry time of what this loop saw fail
+}
+
+// noteRetry remembers a retry time, keeping the earliest one still ahead.
+func (st *receiverState) noteRetry(t, now time.Time) {
+	if !st.retry.After(now) || t.Before(st.retry) {
+		st.retry = t
+	}
 }
 
 // drain sends every due notification of r, and returns when to look again: zero when nothing is
 // pending (wait for Wake), else the earliest retry time it knows of.
 func (d *Dispatcher) drain(ctx context.Context, r Receiver, log *slog.Logger, st *receiverState) time.Time {
 	name := r.Store().Name
-	var retry time.Time
 	for ctx.Err() == nil {
 		ns, err := d.outbox.ClaimNotifications(ctx, name, d.opts.Owner, d.opts.Now(), d.opts.Lease, d.opts.MaxPerMessage)
 		if err != nil {
@@ -170,16 +177,18 @@ func (d *Dispatcher) drain(ctx context.Context, r Receiver, log *slog.Logger, st
 		if len(ns) == 0 {
 			break
 		}
-		if t := d.send(ctx, r, log, st, ns); !t.IsZero() && (retry.IsZero() || t.Before(retry)) {
-			retry = t
+		if t := d.send(ctx, r, log, st, ns); !t.IsZero() {
+			// The receiver failed: do not try the rest of the backlog on it now.
+			st.noteRetry(t, d.opts.Now())
+			break
 		}
 	}
-	if !retry.IsZero() {
-		return retry
+	if now := d.opts.Now(); st.retry.After(now) {
+		return st.retry
 	}
-	// Nothing due. Something may still be pending: failed ones from an earlier process, or claims
-	// of a replica that died (free again when their lease ends). Look again when the longest of
-	// those could be due; when nothing is pending, wait for Wake only.
+	// Nothing due, and no retry known. Something may still be pending: failed ones from an
+	// earlier process, or claims of a replica that died (free again when their lease ends). Look
+	// again when the longest of those could be due; when nothing is pending, wait for Wake only.
 	stats, err := d.outbox.OutboxStats(ctx)
 	if err != nil {
 		if ctx.Err() == nil {

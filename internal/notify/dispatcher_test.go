@@ -355,3 +355,24 @@ func TestDuplicateReceiver(t *testing.T) {
 		t.Errorf("two receivers named ops: %v", err)
 	}
 }
+
+// A Wake during a receiver's backoff (another audit stored something) keeps the retry time: the
+// retry happens at its backoff, not at the much later fallback for unknown backlogs.
+func TestWakeDuringBackoffKeepsRetry(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	k := newSink(t)
+	k.fail = 1
+	opts := quickOpts(t)
+	opts.MinBackoff, opts.MaxBackoff, opts.Lease = 200*time.Millisecond, time.Hour, time.Hour
+	d, err := NewDispatcher(t.Context(), s, []Receiver{webhookTo("ops", k, finding.High, false)}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, d)
+	record(t, s, mk("privileged-container", "web", finding.Critical))
+	d.Wake()
+	waitFor(t, 5*time.Second, "the failure", func() bool { return value(t, d.m.failed.WithLabelValues("ops")) == 1 })
+	d.Wake()
+	waitFor(t, 5*time.Second, "the retry", func() bool { return k.count() == 1 })
+}

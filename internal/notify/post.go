@@ -49,7 +49,9 @@ func (p *poster) Post(ctx context.Context, body []byte) error {
 	}
 	client := p.client
 	if client == nil {
-		client = http.DefaultClient
+		// A receiver that redirects is a failure, never followed (a POST turned into a GET, or a
+		// request with a token sent somewhere else).
+		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
