@@ -232,6 +232,12 @@ func (c *Config) Build(client *http.Client) ([]Receiver, error) {
 	return out, nil
 }
 
+// Options returns dispatcher options with the section's maxPerMessage and maxBackoff; the
+// caller adds its logger.
+func (c *Config) Options() Options {
+	return Options{MaxPerMessage: c.MaxPerMessage, MaxBackoff: time.Duration(c.MaxBackoff)}
+}
+
 // readSecret reads a small file holding one value, trimming the line end.
 func readSecret(path string) (string, error) {
 	f, err := os.Open(path)

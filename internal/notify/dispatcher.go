@@ -28,7 +28,10 @@ type Options struct {
 	// FailingAfter is how many failures in a row make a receiver "failing" in logs and the
 	// redoubt_notify_receiver_failing gauge (default 3).
 	FailingAfter int
-	Logger       *slog.Logger
+	// Retain is how long delivered notifications are kept before they are pruned (default 7 days;
+	// pruning runs at most hourly, after deliveries, never on an idle timer).
+	Retain time.Duration
+	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -42,6 +45,9 @@ type Dispatcher struct {
 	log       *slog.Logger
 	wake      []chan struct{}
 	m         *metrics
+
+	pruneMu   sync.Mutex
+	lastPrune time.Time
 }
 
 // NewDispatcher registers the receivers with the outbox (SetReceivers: from then on every audit
@@ -67,6 +73,9 @@ func NewDispatcher(ctx context.Context, outbox store.Outbox, receivers []Receive
 	opts.MaxBackoff = max(opts.MaxBackoff, opts.MinBackoff)
 	if opts.FailingAfter <= 0 {
 		opts.FailingAfter = 3
+	}
+	if opts.Retain <= 0 {
+		opts.Retain = 7 * 24 * time.Hour
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -183,6 +192,7 @@ func (d *Dispatcher) drain(ctx context.Context, r Receiver, log *slog.Logger, st
 			break
 		}
 	}
+	d.prune(ctx, log)
 	if now := d.opts.Now(); st.retry.After(now) {
 		return st.retry
 	}
@@ -281,4 +291,26 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 	}
 	w = min(w, d.opts.MaxBackoff)
 	return w - time.Duration(rand.Int64N(int64(w/2)+1))
+}
+
+// prune deletes notifications delivered longer than Retain ago, at most once an hour.
+func (d *Dispatcher) prune(ctx context.Context, log *slog.Logger) {
+	now := d.opts.Now()
+	d.pruneMu.Lock()
+	if now.Sub(d.lastPrune) < time.Hour {
+		d.pruneMu.Unlock()
+		return
+	}
+	d.lastPrune = now
+	d.pruneMu.Unlock()
+	n, err := d.outbox.PruneDelivered(ctx, now.Add(-d.opts.Retain))
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("pruning delivered notifications", "error", err)
+		}
+		return
+	}
+	if n > 0 {
+		log.Info("pruned delivered notifications", "notifications", n, "deliveredBefore", now.Add(-d.opts.Retain))
+	}
 }

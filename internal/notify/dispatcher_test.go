@@ -274,6 +274,13 @@ func TestRestartDeliversPending(t *testing.T) {
 type countingOutbox struct {
 	store.Outbox
 	claims atomic.Int64
+	pruned atomic.Int64
+}
+
+func (c *countingOutbox) PruneDelivered(ctx context.Context, before time.Time) (int, error) {
+	n, err := c.Outbox.PruneDelivered(ctx, before)
+	c.pruned.Add(int64(n))
+	return n, err
 }
 
 func (c *countingOutbox) ClaimNotifications(ctx context.Context, r, o string, now time.Time, l time.Duration, max int) ([]store.Notification, error) {
@@ -375,4 +382,36 @@ func TestWakeDuringBackoffKeepsRetry(t *testing.T) {
 	waitFor(t, 5*time.Second, "the failure", func() bool { return value(t, d.m.failed.WithLabelValues("ops")) == 1 })
 	d.Wake()
 	waitFor(t, 5*time.Second, "the retry", func() bool { return k.count() == 1 })
+}
+
+// Delivered notifications older than Retain are pruned; pending ones never.
+func TestPrune(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	k, down := newSink(t), newSink(t)
+	down.fail = 1 << 30
+	opts := quickOpts(t)
+	opts.Retain = time.Nanosecond
+	opts.MinBackoff, opts.MaxBackoff = time.Hour, time.Hour
+	co := &countingOutbox{Outbox: s}
+	d, err := NewDispatcher(t.Context(), co, []Receiver{webhookTo("ok", k, finding.High, false), webhookTo("down", down, finding.High, false)}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(t, s, many(5, finding.High)...)
+	start(t, d)
+	waitFor(t, 5*time.Second, "delivery", func() bool { return k.count() == 1 && value(t, d.m.failed.WithLabelValues("down")) == 5 })
+	// The next round prunes (the first one ran before anything was delivered, and pruning is
+	// hourly: move it back).
+	d.pruneMu.Lock()
+	d.lastPrune = time.Time{}
+	d.pruneMu.Unlock()
+	d.Wake()
+	waitFor(t, 5*time.Second, "the 5 delivered notifications pruned", func() bool { return co.pruned.Load() == 5 })
+	st, _ := s.OutboxStats(t.Context())
+	for _, r := range st {
+		if r.Receiver == "down" && r.Pending != 5 {
+			t.Errorf("pruning touched pending notifications: %+v", r)
+		}
+	}
 }
