@@ -217,7 +217,8 @@ func TestHangingReceiverDoesNotBlockOthers(t *testing.T) {
 	// The backlog is in the metrics.
 	got := gather(t, reg)
 	want := map[string]float64{`redoubt_notifications_pending{receiver="hung"}`: 3, `redoubt_notifications_pending{receiver="ok"}`: 0,
-		`redoubt_notifications_oldest_pending_age_seconds{receiver="ok"}`: 0}
+		`redoubt_notifications_oldest_pending_age_seconds{receiver="ok"}`: 0,
+		`redoubt_notifications_pending_failed{receiver="hung"}`:           3, `redoubt_notifications_pending_failed{receiver="ok"}`: 0}
 	for k, v := range want {
 		if g, ok := got[k]; !ok || g != v {
 			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)

@@ -33,6 +33,8 @@ func newMetrics(d *Dispatcher) *metrics {
 			pending: prometheus.NewDesc("redoubt_notifications_pending", "Notifications not yet delivered, by receiver.", l, nil),
 			oldest: prometheus.NewDesc("redoubt_notifications_oldest_pending_age_seconds",
 				"Age of the oldest undelivered notification, by receiver; 0 when none waits.", l, nil),
+			retried: prometheus.NewDesc("redoubt_notifications_pending_failed",
+				"Undelivered notifications that have failed at least once, by receiver.", l, nil),
 		},
 	}
 	for _, r := range d.receivers {
@@ -53,11 +55,15 @@ func (d *Dispatcher) Collectors() []prometheus.Collector {
 
 // backlog reads the outbox's statistics at scrape time.
 type backlog struct {
-	d               *Dispatcher
-	pending, oldest *prometheus.Desc
+	d                        *Dispatcher
+	pending, oldest, retried *prometheus.Desc
 }
 
-func (b *backlog) Describe(ch chan<- *prometheus.Desc) { ch <- b.pending; ch <- b.oldest }
+func (b *backlog) Describe(ch chan<- *prometheus.Desc) {
+	ch <- b.pending
+	ch <- b.oldest
+	ch <- b.retried
+}
 
 func (b *backlog) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -76,5 +82,6 @@ func (b *backlog) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(b.pending, prometheus.GaugeValue, float64(s.Pending), s.Receiver)
 		ch <- prometheus.MustNewConstMetric(b.oldest, prometheus.GaugeValue, age, s.Receiver)
+		ch <- prometheus.MustNewConstMetric(b.retried, prometheus.GaugeValue, float64(s.Failing), s.Receiver)
 	}
 }
