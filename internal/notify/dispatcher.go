@@ -116,8 +116,12 @@ func (d *Dispatcher) Wake() {
 
 // Run delivers until ctx is done. It starts by delivering what is pending (notifications left
 // by an earlier process), then waits for Wake or for the next retry time; it does not poll
-// while nothing is pending.
+// while nothing is pending. With no receivers it only waits for ctx.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	if len(d.receivers) == 0 {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	var wg sync.WaitGroup
 	for i, r := range d.receivers {
 		wg.Go(func() { d.run(ctx, r, d.wake[i]) })
