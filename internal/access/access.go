@@ -97,9 +97,28 @@ func grantsClusterAdmin(b *rbac.Binding) bool {
 	return b.ClusterWide() && slices.ContainsFunc(b.Rules, func(r rbacv1.PolicyRule) bool { return rbac.IsClusterAdmin(&r) })
 }
 
+// bindingScope says which bindings a permission check looks at.
+type bindingScope int
+
+const (
+	anyScope        bindingScope = iota // every binding
+	clusterWideOnly                     // ClusterRoleBindings only
+	namespacedOnly                      // RoleBindings only
+)
+
+func (s bindingScope) includes(b *rbac.Binding) bool {
+	switch s {
+	case clusterWideOnly:
+		return b.ClusterWide()
+	case namespacedOnly:
+		return !b.ClusterWide()
+	}
+	return true
+}
+
 // permissionCheck reports bindings that grant one dangerous permission. Bindings that grant
 // cluster-admin are left to rbac-cluster-admin, which says everything at once.
-func permissionCheck(id string, clusterWideOnly bool) func(c *Context, rule *finding.Rule) []finding.Finding {
+func permissionCheck(id string, which bindingScope) func(c *Context, rule *finding.Rule) []finding.Finding {
 	perm := rbac.PermissionByID(id)
 	if perm == nil {
 		panic("access: no permission " + id)
@@ -107,7 +126,7 @@ func permissionCheck(id string, clusterWideOnly bool) func(c *Context, rule *fin
 	return func(c *Context, rule *finding.Rule) []finding.Finding {
 		var out []finding.Finding
 		for _, b := range c.Policy.Bindings {
-			if !reported(b) || grantsClusterAdmin(b) || (clusterWideOnly && !b.ClusterWide()) || len(b.Subjects) == 0 {
+			if !reported(b) || grantsClusterAdmin(b) || !which.includes(b) || len(b.Subjects) == 0 {
 				continue
 			}
 			var allowed []string

@@ -14,4 +14,4 @@ var rbacCreateWorkloads = register(finding.Rule{
 	References:  []string{"cis:5.1.4"},
 	Description: "A binding lets its subjects create pods or workload controllers. A pod can mount any Secret and use any service account of its namespace, so this permission includes theirs.",
 	Remediation: "Limit pod and workload creation to the deployment pipeline's identity, in the namespaces it deploys to, and enforce Pod Security admission there.",
-}, permissionCheck("create-workloads", false))
+}, permissionCheck("create-workloads", anyScope))

@@ -13,7 +13,7 @@ var rbacEscalateBindImpersonate = register(finding.Rule{
 	References:  []string{"cis:5.1.8"},
 	Description: "A binding allows escalate or bind on Roles/ClusterRoles, or impersonate: its subjects can grant themselves, or act with, permissions they do not hold.",
 	Remediation: "Remove escalate, bind and impersonate from roles bound to anyone but cluster administrators.",
-}, permissionCheck("escalate-bind-impersonate", false))
+}, permissionCheck("escalate-bind-impersonate", anyScope))
 
 // rbacServiceAccountToken reports bindings that allow creating service account tokens
 // (serviceaccounts/token): the holder can act as any service account in scope.
@@ -25,7 +25,7 @@ var rbacServiceAccountToken = register(finding.Rule{
 	References:  []string{"cis:5.1.13"},
 	Description: "A binding allows create on serviceaccounts/token: its subjects can mint a token for any service account in scope and act with its permissions.",
 	Remediation: "Remove create on serviceaccounts/token from roles bound to people and workloads.",
-}, permissionCheck("serviceaccount-token", false))
+}, permissionCheck("serviceaccount-token", anyScope))
 
 // rbacApproveCSR reports bindings that allow approving certificate signing requests: with a
 // signer that issues client certificates, the holder can obtain a certificate for any user or
@@ -43,7 +43,7 @@ var rbacApproveCSR = register(finding.Rule{
 	References:  []string{"cis:5.1.11"},
 	Description: "A binding allows update on certificatesigningrequests/approval and its subjects may approve for a signer of client certificates (approve on signers): they can approve client certificates for any identity, including system:masters.",
 	Remediation: "Leave CSR approval to the controller manager and to cluster administrators.",
-}, permissionCheck("approve-csr", false))
+}, permissionCheck("approve-csr", anyScope))
 
 // rbacWebhookConfigWrite reports bindings that allow writing admission webhook configurations:
 // the holder can intercept (and rewrite) every object created in the cluster, or switch off the
@@ -56,4 +56,4 @@ var rbacWebhookConfigWrite = register(finding.Rule{
 	References:  []string{"cis:5.1.12"},
 	Description: "A binding allows creating, changing or deleting Mutating- or ValidatingWebhookConfigurations: its subjects can see and rewrite every object admitted to the cluster, or remove the policies that guard it.",
 	Remediation: "Limit webhook configuration writes to the operators that install webhooks, and to cluster administrators.",
-}, permissionCheck("webhook-config-write", false))
+}, permissionCheck("webhook-config-write", anyScope))

@@ -13,4 +13,4 @@ var rbacExecPods = register(finding.Rule{
 	References:  []string{"mitre:T1609"},
 	Description: "A binding allows pods/exec, pods/attach or pods/portforward: its subjects can run commands in running containers and use everything those containers can.",
 	Remediation: "Grant exec only to people who debug that namespace, ideally through a just-in-time role, never to service accounts.",
-}, permissionCheck("exec-pods", false))
+}, permissionCheck("exec-pods", anyScope))

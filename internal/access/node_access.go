@@ -13,4 +13,4 @@ var rbacNodeProxy = register(finding.Rule{
 	References:  []string{"cis:5.1.10"},
 	Description: "A binding allows nodes/proxy: its subjects reach the kubelet API of every node, which can run commands in any container there, outside the API server's exec audit and admission.",
 	Remediation: "Give monitoring agents the metrics endpoints they read (nodes/metrics, nodes/stats) instead of nodes/proxy.",
-}, permissionCheck("node-proxy", false))
+}, permissionCheck("node-proxy", anyScope))

@@ -14,4 +14,4 @@ var rbacReadSecretsClusterWide = register(finding.Rule{
 	References:  []string{"cis:5.1.2"},
 	Description: "A ClusterRoleBinding lets its subjects get, list or watch Secrets in every namespace: every credential of the cluster, including the tokens of powerful service accounts.",
 	Remediation: "Grant Secret access with RoleBindings in the namespaces that need it, limited with resourceNames where possible.",
-}, permissionCheck("read-secrets", true))
+}, permissionCheck("read-secrets", clusterWideOnly))

@@ -107,6 +107,13 @@ func (e *emitter) object(namespace, kind, name string, origin inventory.Origin, 
 	return e.add(res, originLocation(origin, origin.Line), format, args...)
 }
 
+// workloadAs reports a finding about a whole workload under another rule than the check's own,
+// for a check whose observation is better described by a rule it stands in for.
+func (e *emitter) workloadAs(r *finding.Rule, w *inventory.Workload, format string, args ...any) *finding.Finding {
+	e.out = append(e.out, r.New(workloadResource(e.cluster, w, ""), originLocation(w.Origin, w.Origin.Line), fmt.Sprintf(format, args...)))
+	return &e.out[len(e.out)-1]
+}
+
 func (e *emitter) add(res finding.Resource, loc finding.Location, format string, args ...any) *finding.Finding {
 	e.out = append(e.out, e.rule.New(res, loc, fmt.Sprintf(format, args...)))
 	return &e.out[len(e.out)-1]

@@ -103,14 +103,25 @@ func PSSVersionFor(gitVersion string) string {
 	return out
 }
 
+// pssRules maps an upstream check ID to the rule of the Redoubt check that reports it.
+var pssRules = map[policy.CheckID]*finding.Rule{}
+
 // registerPSS registers a Redoubt check that reports one upstream Pod Security check. The rule's
 // references must start with the upstream reference, so docs and SARIF name the standard.
+//
+// At restricted, upstream evaluates some restricted checks in place of the baseline checks they
+// override (procMount_restricted for procMount, seccompProfile_restricted for
+// seccompProfile_baseline, ...), so a baseline violation would surface only as the milder
+// restricted finding: an unmasked /proc as "in a user namespace", an explicit Unconfined seccomp
+// profile as "not set". When an overridden baseline check fails too, the finding is reported
+// under the baseline rule (at least as severe, and more precise), with upstream's message: one
+// finding per upstream violation, at the severity of the worst rule it breaks.
 func registerPSS(id policy.CheckID, rule finding.Rule) *Check {
 	ref := pssReference(id)
 	if len(rule.References) == 0 || rule.References[0] != ref {
 		panic(fmt.Sprintf("checks: %s must reference %s first", rule.ID, ref))
 	}
-	return registerWorkload(rule, func(c *Context, w *inventory.Workload, e *emitter) {
+	chk := registerWorkload(rule, func(c *Context, w *inventory.Workload, e *emitter) {
 		lv, err := c.levelVersion()
 		if err != nil {
 			return
@@ -127,7 +138,21 @@ func registerPSS(id policy.CheckID, rule finding.Rule) *Check {
 		if res.ForbiddenDetail != "" {
 			msg += " (" + res.ForbiddenDetail + ")"
 		}
-		f := e.workload(w, "%s", msg)
+		worst, overridden := e.rule, policy.CheckID("")
+		for _, oid := range vc.OverrideCheckIDs {
+			ovc, ok := versionedCheck(upstreamChecks[oid], lv.Version)
+			r := pssRules[oid]
+			if !ok || r == nil || r.Severity < worst.Severity || ovc.CheckPod(&w.Template.ObjectMeta, &w.Template.Spec).Allowed {
+				continue
+			}
+			worst, overridden = r, oid
+		}
+		f := e.workloadAs(worst, w, "%s", msg)
 		f.Evidence = map[string]any{"pssLevel": string(upstreamChecks[id].Level), "pssVersion": lv.Version.String(), "upstreamCheck": string(id)}
+		if overridden != "" {
+			f.Evidence["baselineCheck"] = string(overridden)
+		}
 	})
+	pssRules[id] = chk.Rule
+	return chk
 }

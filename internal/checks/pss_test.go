@@ -244,3 +244,57 @@ func runCheckQuiet(chk *Check, s *inventory.Snapshot, cfg *config.Config) []stri
 	}
 	return out
 }
+
+// At restricted, upstream evaluates restricted checks in place of the baseline checks they
+// override; a baseline violation must still be reported at its own severity, under its own rule,
+// and a violation only restricted forbids at the restricted rule's.
+func TestPSSRestrictedKeepsBaselineSeverity(t *testing.T) {
+	const seccompSet = "securityContext: {seccompProfile: {type: RuntimeDefault}}\n"
+	tests := []struct {
+		name  string
+		rules []string // the PSS rules of the violation at hand
+		spec  string
+		want  string // check severity
+	}{
+		{"unmasked /proc", []string{"proc-mount", "proc-mount-restricted"}, seccompSet + `containers:
+- {name: app, image: x, securityContext: {procMount: Unmasked}}`, "proc-mount high"},
+		{"unmasked /proc in a user namespace", []string{"proc-mount", "proc-mount-restricted"}, seccompSet + `hostUsers: false
+containers:
+- {name: app, image: x, securityContext: {procMount: Unmasked}}`, "proc-mount-restricted medium"},
+		{"explicit Unconfined seccomp", []string{"seccomp-unconfined", "seccomp-profile-missing"}, `securityContext: {seccompProfile: {type: Unconfined}}
+containers:
+- {name: app, image: x}`, "seccomp-unconfined medium"},
+		{"explicit Unconfined seccomp in a container", []string{"seccomp-unconfined", "seccomp-profile-missing"}, seccompSet + `containers:
+- {name: app, image: x, securityContext: {seccompProfile: {type: Unconfined}}}`, "seccomp-unconfined medium"},
+		{"seccomp not set", []string{"seccomp-unconfined", "seccomp-profile-missing"}, `containers:
+- {name: app, image: x}`, "seccomp-profile-missing low"},
+		{"an added capability", []string{"non-default-capabilities", "capabilities-not-dropped"}, seccompSet + `containers:
+- {name: app, image: x, securityContext: {capabilities: {add: [SYS_ADMIN], drop: [ALL]}}}`, "non-default-capabilities high"},
+		{"capabilities not dropped", []string{"non-default-capabilities", "capabilities-not-dropped"}, seccompSet + `containers:
+- {name: app, image: x}`, "capabilities-not-dropped medium"},
+		{"a hostPath volume", []string{"host-path-volume", "restricted-volume-types"}, seccompSet + `containers:
+- {name: app, image: x}
+volumes:
+- {name: data, hostPath: {path: /data}}`, "host-path-volume medium"},
+		{"an NFS volume", []string{"host-path-volume", "restricted-volume-types"}, seccompSet + `containers:
+- {name: app, image: x}
+volumes:
+- {name: data, nfs: {server: nfs, path: /}}`, "restricted-volume-types medium"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := snapshotOf(t, deploymentOf("web", tt.spec))
+			cfg := config.Default()
+			cfg.PSSLevel = "restricted"
+			var got []string
+			for _, f := range Run(&Context{Snapshot: s, Config: cfg, PSSVersion: "latest"}) {
+				if slices.Contains(tt.rules, f.Check) {
+					got = append(got, f.Check+" "+f.Severity.String())
+				}
+			}
+			if len(got) != 1 || got[0] != tt.want {
+				t.Errorf("findings %q, want [%q]", got, tt.want)
+			}
+		})
+	}
+}

@@ -39,8 +39,14 @@ func NewBuilder(src Source, defaultNamespace string) *Builder {
 	return &Builder{snap: Snapshot{Source: src, DefaultNamespace: defaultNamespace}, defaultNamespace: defaultNamespace}
 }
 
+// DefaultNamespace is where namespaced objects that name no namespace are put.
+func (b *Builder) DefaultNamespace() string { return b.defaultNamespace }
+
 // Problem records an input error.
 func (b *Builder) Problem(p Problem) { b.snap.Problems = append(b.snap.Problems, p) }
+
+// Duplicate records that an object was given more than once and which copy was kept.
+func (b *Builder) Duplicate(d Duplicate) { b.snap.Duplicates = append(b.snap.Duplicates, d) }
 
 // AddUnstructured records an object of a kind Redoubt does not model.
 func (b *Builder) AddUnstructured(u *Unstructured) { b.snap.Others = append(b.snap.Others, u) }
@@ -48,7 +54,7 @@ func (b *Builder) AddUnstructured(u *Unstructured) { b.snap.Others = append(b.sn
 // Add records one typed object. containerLines maps container names to the manifest lines that
 // declare them (nil for live objects). Kinds Redoubt does not use are ignored.
 func (b *Builder) Add(obj runtime.Object, origin Origin, containerLines map[string]int) {
-	if m, ok := obj.(metav1.Object); ok && m.GetNamespace() == "" && namespaced(obj) {
+	if m, ok := obj.(metav1.Object); ok && m.GetNamespace() == "" && Namespaced(obj) {
 		m.SetNamespace(b.defaultNamespace)
 		b.snap.Defaulted++
 	}
@@ -456,7 +462,8 @@ func DigestOf(ref string) string {
 	return d
 }
 
-func namespaced(obj runtime.Object) bool {
+// Namespaced reports whether objects of obj's kind live in a namespace.
+func Namespaced(obj runtime.Object) bool {
 	switch obj.(type) {
 	case *corev1.Namespace, *corev1.Node, *corev1.PersistentVolume, *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding,
 		*anpv1alpha1.AdminNetworkPolicy, *anpv1alpha1.BaselineAdminNetworkPolicy:

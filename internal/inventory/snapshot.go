@@ -137,6 +137,9 @@ type Snapshot struct {
 
 	// Problems are the input errors met while loading.
 	Problems []Problem
+	// Duplicates are objects given more than once in one input (manifests only): the last copy
+	// read is in the snapshot, as kubectl apply would leave it.
+	Duplicates []Duplicate
 
 	// DefaultNamespace is where namespaced objects that name no namespace were put ("default"
 	// unless the user chose another), and Defaulted counts them: manifests only.
@@ -146,6 +149,18 @@ type Snapshot struct {
 	nsByName       map[string]*Namespace
 	saByName       map[string]*ServiceAccount
 	workloadByName map[string]*Workload
+}
+
+// Duplicate is one copy of an object that a later copy of the same group, kind, namespace and
+// name replaced.
+type Duplicate struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+	// Origin is where the replaced copy was read; Kept is where the copy in the snapshot was.
+	Origin Origin `json:"origin"`
+	Kept   Origin `json:"kept"`
 }
 
 // Namespace is a namespace, real or implied by objects that name it.

@@ -50,8 +50,10 @@ type decoded struct {
 	origin  inventory.Origin
 	lines   map[string]int
 	problem *inventory.Problem
-	// id is group/Kind/namespace/name, for duplicate detection.
+	// id is group/Kind/namespace/name as written, for duplicate detection.
 	id string
+	// apiVersion, kind, namespace and name are as written.
+	apiVersion, kind, namespace, name string
 }
 
 // decode turns one parsed object into a typed object (or an Unstructured for kinds Redoubt does
@@ -88,6 +90,7 @@ func decode(m map[string]any, node *yaml.Node, offset int, origin inventory.Orig
 		return d
 	}
 	d.id = strings.Join([]string{gv.Group, kind, namespace, name}, "/")
+	d.apiVersion, d.kind, d.namespace, d.name = apiVersion, kind, namespace, name
 	gvk := gv.WithKind(kind)
 	if want, ok := current[kind]; ok && (gv.Group == wantGroup(want) || legacyGroup(gv.Group)) && apiVersion != want {
 		d.problem = problem("apiVersion %s is not served by current Kubernetes for %s; use %s", apiVersion, kind, want)

@@ -11,6 +11,8 @@ import (
 func FuzzParseStream(f *testing.F) {
 	f.Add([]byte(deployment))
 	f.Add([]byte("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: a}\n"))
+	f.Add([]byte("apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: p}\n  spec: {containers: [{name: c, image: x}]}\n- {kind: Service, metadata: {name: s}}\n"))
+	f.Add([]byte(`{"apiVersion": "apps/v1", "kind": "DeploymentList", "items": [{"metadata": {"name": "d"}}, 3]}`))
 	f.Add([]byte("a: &a [x, x]\nb: [*a, *a]\n---\n--- {kind: Pod}\n...\n"))
 	f.Add([]byte(`{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}`))
 	f.Add([]byte("apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  name: b\n"))

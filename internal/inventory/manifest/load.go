@@ -82,7 +82,12 @@ func Load(ctx context.Context, paths []string, opts Options) (*inventory.Snapsho
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	seen := map[string]inventory.Origin{}
+	// The same object given twice: the later copy wins, as kubectl apply leaves it, and every
+	// replaced copy is recorded. Identity is taken after namespace defaulting, so an object that
+	// names no namespace and one that names the default namespace are the same object.
+	defaultNS := b.DefaultNamespace()
+	last := map[string]int{}
+	var all []decoded
 	for i := range units {
 		for _, p := range problems[i] {
 			b.Problem(p)
@@ -94,30 +99,47 @@ func Load(ctx context.Context, paths []string, opts Options) (*inventory.Snapsho
 			if d.typed == nil && d.other == nil {
 				continue
 			}
-			if d.id != "" {
-				if first, dup := seen[d.id]; dup {
-					b.Problem(inventory.Problem{File: d.origin.File, Line: d.origin.Line, Object: objectLabel(d),
-						Message: fmt.Sprintf("duplicate object: already defined at %s; this copy is ignored", first)})
-					continue
-				}
-				seen[d.id] = d.origin
+			all = append(all, d)
+			if k := identity(d, defaultNS); k != "" {
+				last[k] = len(all) - 1
 			}
-			if d.typed != nil {
-				b.Add(d.typed, d.origin, d.lines)
-			} else {
-				b.AddUnstructured(d.other)
-			}
+		}
+	}
+	for i, d := range all {
+		if k := identity(d, defaultNS); k != "" && last[k] != i {
+			kept := all[last[k]]
+			b.Duplicate(inventory.Duplicate{APIVersion: d.apiVersion, Kind: d.kind, Namespace: effectiveNamespace(d, defaultNS), Name: d.name,
+				Origin: d.origin, Kept: kept.origin})
+			continue
+		}
+		if d.typed != nil {
+			b.Add(d.typed, d.origin, d.lines)
+		} else {
+			b.AddUnstructured(d.other)
 		}
 	}
 	return b.Snapshot(), nil
 }
 
-func objectLabel(d decoded) string {
-	parts := strings.Split(d.id, "/")
-	if len(parts) == 4 {
-		return fmt.Sprintf("%s %q", parts[1], parts[3])
+// identity is group/Kind/namespace/name of a decoded object, its namespace defaulted as the
+// Builder will; empty for objects named only by generateName, which the API server names anew.
+func identity(d decoded, defaultNS string) string {
+	if d.id == "" || d.name == "" {
+		return ""
 	}
-	return ""
+	group, _, _ := strings.Cut(d.apiVersion, "/")
+	if !strings.Contains(d.apiVersion, "/") {
+		group = ""
+	}
+	return strings.Join([]string{group, d.kind, effectiveNamespace(d, defaultNS), d.name}, "/")
+}
+
+// effectiveNamespace is the namespace the object will be in.
+func effectiveNamespace(d decoded, defaultNS string) string {
+	if d.namespace == "" && d.typed != nil && inventory.Namespaced(d.typed) {
+		return defaultNS
+	}
+	return d.namespace
 }
 
 // discover expands a path into the units it holds: a chart or Kustomize directory is one unit;
@@ -326,7 +348,36 @@ func expand(m map[string]any, node *yaml.Node, origin inventory.Origin, offset i
 				Message: fmt.Sprintf("item %d of the %s is not an object", i, kind)}})
 			continue
 		}
+		im = typedItem(im, m, kind)
 		out = append(out, decode(im, itemNode, offset, o, containerLines(itemNode, offset)))
+	}
+	return out
+}
+
+// typedItem gives an item of a typed list (PodList, DeploymentList, ... as the API server returns
+// them, whose items carry no kind or apiVersion) the kind and apiVersion of its list. Items of a
+// v1 List, and items that name their own, are left as they are.
+func typedItem(item, list map[string]any, listKind string) map[string]any {
+	itemKind := strings.TrimSuffix(listKind, "List")
+	if itemKind == "" {
+		return item
+	}
+	_, hasKind := item["kind"]
+	_, hasVersion := item["apiVersion"]
+	if hasKind && hasVersion {
+		return item
+	}
+	out := make(map[string]any, len(item)+2)
+	for k, v := range item {
+		out[k] = v
+	}
+	if !hasKind {
+		out["kind"] = itemKind
+	}
+	if !hasVersion {
+		if v, ok := list["apiVersion"].(string); ok {
+			out["apiVersion"] = v
+		}
 	}
 	return out
 }

@@ -2,8 +2,10 @@ package manifest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,16 +156,107 @@ func TestLoadFileLimitAndMissingPaths(t *testing.T) {
 	}
 }
 
-func TestLoadDuplicateObjects(t *testing.T) {
-	svc := "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  namespace: a\n"
-	dir := write(t, map[string]string{"one.yaml": svc, "two.yaml": svc})
+// Typed lists as the API server returns them (kubectl get pods -o yaml gives a v1 List, but the
+// API and client libraries give PodList, DeploymentList, ...) carry no kind or apiVersion on
+// their items: each item takes its list's.
+func TestLoadTypedLists(t *testing.T) {
+	dir := write(t, map[string]string{
+		"pods.json": `{"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "42"}, "items": [
+  {"metadata": {"name": "p1", "namespace": "shop"}, "spec": {"containers": [{"name": "c", "image": "x"}]}},
+  {"metadata": {"name": "p2", "namespace": "shop"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}]}`,
+		"namespaces.yaml": "apiVersion: v1\nkind: NamespaceList\nitems:\n- metadata:\n    name: shop\n    labels: {team: a}\n",
+		"deployments.yaml": "apiVersion: apps/v1\nkind: DeploymentList\nitems:\n- metadata: {name: web, namespace: shop}\n" +
+			"  spec:\n    selector: {matchLabels: {app: web}}\n    template:\n      metadata: {labels: {app: web}}\n      spec: {containers: [{name: app, image: web}]}\n",
+		"roles.yaml":   "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleList\nitems:\n- metadata: {name: reader}\n  rules: []\n",
+		"untyped.yaml": "apiVersion: v1\nkind: List\nitems:\n- metadata: {name: x}\n",
+	})
 	s := load(t, Options{}, dir)
-	if len(s.Services) != 1 {
-		t.Fatalf("%d services, want the first copy only", len(s.Services))
-	}
-	want := `two.yaml:1: Service "s": duplicate object: already defined at ` + filepath.Join(dir, "one.yaml") + ":1; this copy is ignored"
-	if got := problems(s, dir); got != want {
+	if got, want := problems(s, dir), "untyped.yaml:4: document has no apiVersion or kind: not a Kubernetes object"; got != want {
 		t.Errorf("problems:\n got: %s\nwant: %s", got, want)
+	}
+	var got []string
+	for _, w := range s.Workloads {
+		got = append(got, w.Key())
+	}
+	for _, n := range s.Namespaces {
+		if !n.Implied {
+			got = append(got, "Namespace/"+n.Name+" team="+n.Labels["team"])
+		}
+	}
+	for _, r := range s.ClusterRoles {
+		got = append(got, "ClusterRole/"+r.Name)
+	}
+	slices.Sort(got)
+	want := []string{"ClusterRole/reader", "Namespace/shop team=a", "shop/Deployment/web", "shop/Pod/p1", "shop/Pod/p2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("objects:\n got: %q\nwant: %q", got, want)
+	}
+	if l := s.Workloads[0].Origin.Line; s.Workloads[0].Name == "web" && l != 4 {
+		t.Errorf("deployment at line %d, want 4 (its item)", l)
+	}
+}
+
+// The same object given twice: the later copy is the one loaded, as kubectl apply leaves it,
+// and each replaced copy is recorded. An unset namespace is the one objects are applied to.
+func TestLoadDuplicateObjects(t *testing.T) {
+	svc := func(ns, port string) string {
+		meta := "  name: s\n"
+		if ns != "" {
+			meta += "  namespace: " + ns + "\n"
+		}
+		return "apiVersion: v1\nkind: Service\nmetadata:\n" + meta + "spec:\n  ports: [{port: " + port + "}]\n"
+	}
+	tests := []struct {
+		name  string
+		opts  Options
+		files map[string]string
+		// want are the ports of the Services loaded, and dups the replaced copies.
+		want []int32
+		dups []string
+	}{
+		{"two files", Options{}, map[string]string{"one.yaml": svc("a", "1"), "two.yaml": svc("a", "2")},
+			[]int32{2}, []string{"a/Service/s one.yaml:1 kept two.yaml:1"}},
+		{"three copies in one file", Options{}, map[string]string{"one.yaml": svc("a", "1") + "---\n" + svc("a", "2") + "---\n" + svc("a", "3")},
+			[]int32{3}, []string{"a/Service/s one.yaml:1 kept one.yaml:17", "a/Service/s one.yaml:9 kept one.yaml:17"}},
+		{"unset namespace is the default one", Options{}, map[string]string{"one.yaml": svc("", "1") + "---\n" + svc("default", "2")},
+			[]int32{2}, []string{"default/Service/s one.yaml:1 kept one.yaml:8"}},
+		{"unset namespace is the -n one", Options{Namespace: "team"}, map[string]string{"one.yaml": svc("", "1") + "---\n" + svc("default", "2")},
+			[]int32{1, 2}, nil},
+		{"other namespaces are other objects", Options{}, map[string]string{"one.yaml": svc("a", "1") + "---\n" + svc("b", "2")},
+			[]int32{1, 2}, nil},
+		{"a List item and a document", Options{}, map[string]string{
+			"one.yaml": "apiVersion: v1\nkind: ServiceList\nitems:\n- metadata: {name: s, namespace: a}\n  spec: {ports: [{port: 1}]}\n",
+			"two.yaml": svc("a", "2")},
+			[]int32{2}, []string{"a/Service/s one.yaml:4 kept two.yaml:1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := write(t, tt.files)
+			s := load(t, tt.opts, dir)
+			if p := problems(s, dir); p != "" {
+				t.Errorf("problems: %s", p)
+			}
+			var ports []int32
+			for _, svc := range s.Services {
+				ports = append(ports, svc.Spec.Ports[0].Port)
+			}
+			slices.Sort(ports)
+			if !slices.Equal(ports, tt.want) {
+				t.Errorf("services with ports %v, want %v", ports, tt.want)
+			}
+			var dups []string
+			for _, d := range s.Duplicates {
+				rel := func(o inventory.Origin) string {
+					r, _ := filepath.Rel(dir, o.File)
+					return fmt.Sprintf("%s:%d", r, o.Line)
+				}
+				dups = append(dups, fmt.Sprintf("%s/%s/%s %s kept %s", d.Namespace, d.Kind, d.Name, rel(d.Origin), rel(d.Kept)))
+			}
+			slices.Sort(dups)
+			if !slices.Equal(dups, tt.dups) {
+				t.Errorf("duplicates:\n got: %q\nwant: %q", dups, tt.dups)
+			}
+		})
 	}
 }
 
