@@ -78,6 +78,9 @@ type Watcher struct {
 	// the snapshot's cluster name.
 	snap    map[string][]use
 	cluster string
+	// recorded holds the digests whose findings were recorded for their uses in the current
+	// snapshot: a re-match that changes none of their vulnerabilities need not record them again.
+	recorded map[string]bool
 
 	// wake is signalled (never blocking) when work was enqueued.
 	wake chan struct{}
@@ -107,7 +110,7 @@ func New(o Options) (*Watcher, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	w := &Watcher{o: o, log: o.Log, wake: make(chan struct{}, 1)}
+	w := &Watcher{o: o, log: o.Log, wake: make(chan struct{}, 1), recorded: map[string]bool{}}
 	if _, err := w.reopen(); err != nil && !errors.Is(err, vuln.ErrNoDatabase) {
 		return nil, err
 	}
@@ -206,6 +209,11 @@ func (w *Watcher) SetSnapshot(ctx context.Context, s *inventory.Snapshot) (int, 
 	w.mu.Lock()
 	prev := w.snap
 	w.snap, w.cluster = by, s.Source.Cluster
+	for digest := range w.recorded {
+		if old, ok := prev[digest]; !ok || !sameUses(old, by[digest]) {
+			delete(w.recorded, digest)
+		}
+	}
 	w.mu.Unlock()
 
 	var errs []error
@@ -287,6 +295,9 @@ func (w *Watcher) record(ctx context.Context, img *store.Image, at time.Time, no
 	if err != nil {
 		return nil, fmt.Errorf("image %s: recording findings: %w", img.Digest, err)
 	}
+	w.mu.Lock()
+	w.recorded[img.Digest] = true
+	w.mu.Unlock()
 	return ch, nil
 }
 

@@ -67,6 +67,16 @@ func (w *Watcher) Rematch(ctx context.Context) (*RematchResult, error) {
 		if err := w.o.Store.PutImage(ctx, img); err != nil {
 			return fmt.Errorf("image %s: storing the re-match: %w", img.Digest, err)
 		}
+		// The findings of an image whose matches did not change, recorded for the workloads
+		// running it now, are what they were: one transaction per image saved, so an update
+		// that touches a few images writes a few scopes. (Their last seen stays at the audit
+		// that recorded them.)
+		w.mu.Lock()
+		current := w.recorded[img.Digest]
+		w.mu.Unlock()
+		if !changed && current {
+			return nil
+		}
 		ch, err := w.record(ctx, img, at, "re-matched against the vulnerability database built "+version)
 		if err != nil {
 			return err
