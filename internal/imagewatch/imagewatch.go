@@ -81,6 +81,8 @@ type Watcher struct {
 	// recorded holds the digests whose findings were recorded for their uses in the current
 	// snapshot: a re-match that changes none of their vulnerabilities need not record them again.
 	recorded map[string]bool
+	// last is the last complete re-match.
+	last *RematchResult
 
 	// wake is signalled (never blocking) when work was enqueued.
 	wake chan struct{}

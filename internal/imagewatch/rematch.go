@@ -63,19 +63,20 @@ func (w *Watcher) Rematch(ctx context.Context) (*RematchResult, error) {
 		if changed {
 			res.Changed++
 		}
-		img.MatchedAt, img.DBVersion = at, version
-		if err := w.o.Store.PutImage(ctx, img); err != nil {
-			return fmt.Errorf("image %s: storing the re-match: %w", img.Digest, err)
-		}
-		// The findings of an image whose matches did not change, recorded for the workloads
-		// running it now, are what they were: one transaction per image saved, so an update
-		// that touches a few images writes a few scopes. (Their last seen stays at the audit
-		// that recorded them.)
+		// An image whose matches did not change, recorded for the workloads running it now,
+		// is left as it is: neither its inventory (hundreds of kilobytes) nor its findings are
+		// written again, so an update that concerns a few images writes a few. Its stored
+		// MatchedAt and DBVersion then say when its matches last changed; LastRematch says
+		// which database every inventory was last matched against.
 		w.mu.Lock()
 		current := w.recorded[img.Digest]
 		w.mu.Unlock()
-		if !changed && current {
+		if !changed && current && img.DBVersion != "" {
 			return nil
+		}
+		img.MatchedAt, img.DBVersion = at, version
+		if err := w.o.Store.PutImage(ctx, img); err != nil {
+			return fmt.Errorf("image %s: storing the re-match: %w", img.Digest, err)
 		}
 		ch, err := w.record(ctx, img, at, "re-matched against the vulnerability database built "+version)
 		if err != nil {
@@ -89,12 +90,30 @@ func (w *Watcher) Rematch(ctx context.Context) (*RematchResult, error) {
 		return nil
 	})
 	res.Duration = time.Since(start)
+	if err == nil {
+		w.mu.Lock()
+		w.last = res
+		w.mu.Unlock()
+	}
 	if err != nil {
 		return res, fmt.Errorf("re-matching stored images: %w", err)
 	}
 	w.log.Info("images re-matched", "db", version, "images", res.Images, "changed", res.Changed,
 		"opened", res.Opened, "reopened", res.Reopened, "resolved", res.Resolved, "duration", res.Duration.String(), "failed", len(failed))
 	return res, errors.Join(failed...)
+}
+
+// LastRematch is the last complete re-match (nil before the first): the database every stored
+// inventory was last matched against, and what it changed. serve can show it in /readyz detail
+// and metrics.
+func (w *Watcher) LastRematch() *RematchResult {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.last == nil {
+		return nil
+	}
+	r := *w.last
+	return &r
 }
 
 // CheckDB looks at the database file and, when it was replaced since it was opened (a new
