@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -197,8 +198,9 @@ func dbVersion(s vuln.Status) string {
 
 // SetSnapshot tells the watcher what the cluster runs now. Digests not yet stored are enqueued
 // for scanning (references without a digest are not: a tag names no one image); digests stored
-// whose workloads changed, appeared or disappeared have their findings recorded again from the
-// stored inventory. It returns how many digests it enqueued.
+// whose workloads changed, appeared or disappeared, or that another replica scanned, have their
+// findings recorded from the stored inventory. It returns how many digests it enqueued. In
+// serve, the replica that leads the audit calls it; every replica may Run the queue.
 func (w *Watcher) SetSnapshot(ctx context.Context, s *inventory.Snapshot) (int, error) {
 	now := w.o.Now()
 	by := map[string][]use{}
@@ -218,10 +220,16 @@ func (w *Watcher) SetSnapshot(ctx context.Context, s *inventory.Snapshot) (int, 
 	}
 	w.mu.Unlock()
 
+	w.mu.Lock()
+	recorded := maps.Clone(w.recorded)
+	w.mu.Unlock()
 	var errs []error
 	enqueued := 0
 	for digest, us := range by {
-		if old, ok := prev[digest]; ok && sameUses(old, us) {
+		// Recorded for these workloads already. A digest not recorded yet is looked up again
+		// at each snapshot: another replica may have scanned it since (it records nothing,
+		// having no snapshot), or it is still queued.
+		if recorded[digest] {
 			continue
 		}
 		stored, err := w.o.Store.Image(ctx, digest)

@@ -88,3 +88,44 @@ func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
 		}
 	}
 }
+
+// TestAnotherReplicaScans: the replica that scans an image need not be the one that holds the
+// snapshot: the scanner stores the inventory, and the leader records its findings at its next
+// snapshot.
+func TestAnotherReplicaScans(t *testing.T) {
+	ctx := context.Background()
+	dir, digest := appLayout(t)
+	lay, err := image.OpenLayout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbDir := filepath.Join(t.TempDir(), "db")
+	importDB(t, dbDir, npmMirror(t))
+	s := openStore(t)
+	leader, err := New(Options{Store: s, DBDir: dbDir, Owner: "leader"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leader.Close()
+	worker, err := New(Options{Store: s, DBDir: dbDir, Owner: "worker", Fetcher: Sources{Layout: lay}, Scan: image.Options{TempDir: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer worker.Close()
+	snap := snapshot(map[string][]string{digest: {"web"}})
+	if n, err := leader.SetSnapshot(ctx, snap); err != nil || n != 1 {
+		t.Fatalf("leader enqueued %d (%v)", n, err)
+	}
+	if n, err := worker.Work(ctx); err != nil || n != 1 {
+		t.Fatalf("worker scanned %d (%v)", n, err)
+	}
+	if n := len(stored(t, s, store.Query{Scope: Scope(digest)})); n != 0 {
+		t.Fatalf("the worker, which has no snapshot, recorded %d findings", n)
+	}
+	if n, err := leader.SetSnapshot(ctx, snap); err != nil || n != 0 {
+		t.Fatalf("leader's next snapshot enqueued %d (%v), want 0", n, err)
+	}
+	if n := len(stored(t, s, store.Query{Scope: Scope(digest), State: "open"})); n == 0 {
+		t.Error("the leader did not record the findings of the image the worker scanned")
+	}
+}
