@@ -19,6 +19,7 @@ import (
 	"redoubt.dev/redoubt/internal/inventory"
 	"redoubt.dev/redoubt/internal/inventory/cluster"
 	"redoubt.dev/redoubt/internal/inventory/probe"
+	"redoubt.dev/redoubt/internal/notify"
 	"redoubt.dev/redoubt/internal/server"
 	"redoubt.dev/redoubt/internal/store"
 	"redoubt.dev/redoubt/internal/store/engine"
@@ -33,6 +34,7 @@ type serveFlags struct {
 	probeInterval, shutdownTimeout time.Duration
 	configFile, pssLevel           string
 	logLevel                       string
+	notifications                  string
 }
 
 func newServeCmd() *cobra.Command {
@@ -98,6 +100,7 @@ in-cluster service account (running as a Deployment).`,
 	fl.StringVar(&f.configFile, "config", "", "policy file with exceptions and settings (.redoubt.yaml format)")
 	fl.StringVar(&f.pssLevel, "pss-level", "", "Pod Security Standards level reported: baseline or restricted (default restricted, or the policy file's)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "least severe log level written: debug, info, warn or error")
+	fl.StringVar(&f.notifications, "notifications", "", "YAML file whose notifications: section names the receivers (JSON webhook, Slack) of new and resolved findings (docs/notifications.md)")
 	return cmd
 }
 
@@ -148,17 +151,31 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	defer st.Close()
 
+	// Notifications are written to the store's outbox in the same transaction as each audit; the
+	// dispatcher sends them on its own, so a slow receiver never holds the audit loop.
+	var dispatcher *notify.Dispatcher
+	if f.notifications != "" {
+		if dispatcher, err = newDispatcher(ctx, f.notifications, st, log); err != nil {
+			return &exitError{code: exitInput, err: err}
+		}
+	}
+
 	kube, err := kubernetes.NewForConfig(conn.Config)
 	if err != nil {
 		return &exitError{code: exitInput, err: fmt.Errorf("cluster context %q: %w", conn.Context, err)}
 	}
-	srv, err := server.New(server.Options{
+	sopts := server.Options{
 		Conn: conn, Namespace: f.namespace, Store: st,
 		Audit:    audit.Options{Config: cfg, PSSLevel: f.pssLevel, Releases: releaseCalendar(cmd)},
 		Debounce: f.debounce, MaxDelay: f.maxDelay, ProbeInterval: f.probeInterval,
 		Observe: func(ctx context.Context, snap *inventory.Snapshot) { probe.Observe(ctx, conn.Config, snap) },
 		Logger:  log,
-	})
+	}
+	if dispatcher != nil {
+		sopts.Collectors = dispatcher.Collectors()
+		sopts.OnAudit = func(context.Context, *server.Current) { dispatcher.Wake() }
+	}
+	srv, err := server.New(sopts)
 	if err != nil {
 		return &exitError{code: exitInput, err: err}
 	}
@@ -201,6 +218,12 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	defer stopLoop()
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- srv.Run(loopCtx) }()
+	notifyDone := make(chan struct{})
+	if dispatcher != nil {
+		go func() { defer close(notifyDone); _ = dispatcher.Run(loopCtx) }()
+	} else {
+		close(notifyDone)
+	}
 
 	var runErr error
 	select {
@@ -221,6 +244,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err := <-loopDone; err != nil && runErr == nil {
 		runErr = err
 	}
+	<-notifyDone
 	log.Info("stopped")
 	if runErr != nil {
 		return &exitError{code: exitInput, err: runErr}
@@ -245,4 +269,23 @@ func redactURL(s string) string {
 		}
 	}
 	return s
+}
+
+// newDispatcher reads the notifications: section of path and starts nothing yet: Run sends.
+func newDispatcher(ctx context.Context, path string, st store.Store, log *slog.Logger) (*notify.Dispatcher, error) {
+	outbox, ok := st.(store.Outbox)
+	if !ok {
+		return nil, fmt.Errorf("--notifications: this store keeps no outbox")
+	}
+	cfg, err := notify.LoadConfig(path)
+	if err != nil {
+		return nil, fmt.Errorf("--notifications: %w", err)
+	}
+	receivers, err := cfg.Build(nil)
+	if err != nil {
+		return nil, fmt.Errorf("--notifications %s: %w", path, err)
+	}
+	opts := cfg.Options()
+	opts.Logger = log.With("component", "notify")
+	return notify.NewDispatcher(ctx, outbox, receivers, opts)
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,5 +126,79 @@ func TestServeEndToEnd(t *testing.T) {
 	scans, err := st.Scans(context.Background(), store.ScopeCluster, 10)
 	if err != nil || len(scans) == 0 {
 		t.Fatalf("no stored scan after serve stopped: %v %v", scans, err)
+	}
+}
+
+// TestServeNotifies runs `redoubt serve --notifications FILE` against the real control plane and
+// a real webhook receiver on loopback: the first audit's findings arrive as one versioned digest,
+// sent from the store's outbox after the audit is stored.
+func TestServeNotifies(t *testing.T) {
+	c := testenv.Shared(t)
+	got := make(chan []byte, 16)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- b
+	}))
+	defer receiver.Close()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "serve.yaml")
+	if err := os.WriteFile(conf, []byte("notifications:\n  receivers:\n  - name: soc\n    type: webhook\n    url: "+
+		receiver.URL+"\n    minSeverity: info\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--kubeconfig", c.KubeconfigPath, "--data-dir", filepath.Join(dir, "data"),
+			"--listen", addr, "--debounce", "200ms", "--notifications", conf}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	select {
+	case body := <-got:
+		var p struct {
+			Version       string `json:"version"`
+			Receiver      string `json:"receiver"`
+			Notifications []struct {
+				Event    string `json:"event"`
+				RecordID string `json:"recordId"`
+			} `json:"notifications"`
+		}
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Fatalf("the receiver got no JSON: %v\n%s", err, body)
+		}
+		if p.Version != "redoubt.dev/notifications/v1" || p.Receiver != "soc" || len(p.Notifications) == 0 ||
+			p.Notifications[0].Event != "opened" || p.Notifications[0].RecordID == "" {
+			t.Errorf("payload %s", body)
+		}
+	case code := <-done:
+		t.Fatalf("serve exited %d before notifying:\n%s", code, stderr.String())
+	case <-time.After(120 * time.Second):
+		t.Fatalf("no notification 120s after start:\n%s", stderr.String())
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("serve exited %d:\n%s", code, stderr.String())
+	}
+}
+
+// A notifications file that names an unknown receiver type is refused at start, naming the field.
+func TestServeRefusesBadNotifications(t *testing.T) {
+	c := testenv.Shared(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "serve.yaml")
+	if err := os.WriteFile(conf, []byte("notifications:\n  receivers:\n  - name: chat\n    type: email\n    url: http://127.0.0.1:1/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := redoubt(t, "", "serve", "--kubeconfig", c.KubeconfigPath, "--data-dir", filepath.Join(dir, "data"),
+		"--listen", "127.0.0.1:0", "--notifications", conf)
+	if code != exitInput || !strings.Contains(errOut, "type") || !strings.Contains(errOut, "email") {
+		t.Errorf("exit %d, want 2 naming the bad type:\n%s", code, errOut)
 	}
 }

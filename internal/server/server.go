@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/client-go/rest"
 
@@ -63,6 +64,12 @@ type Options struct {
 	Exceptions store.ExceptionStore
 	// Logger receives the server's JSON logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Collectors are registered on the server's metrics registry beside its own (the
+	// notification dispatcher's, say).
+	Collectors []prometheus.Collector
+	// OnAudit is called after each audit is stored, from the audit loop: it must not block (wake
+	// a notification dispatcher, hand the snapshot to the image watcher).
+	OnAudit func(ctx context.Context, cur *Current)
 
 	// clients replace the connection's (the benchmark's recorded lists).
 	clients *cluster.Clients
@@ -144,6 +151,11 @@ func New(opts Options) (*Server, error) {
 		return time.Since(time.Unix(0, at)).Seconds()
 	})
 	s.metrics.reachable.Set(1)
+	for _, c := range opts.Collectors {
+		if err := s.metrics.registry.Register(c); err != nil {
+			return nil, fmt.Errorf("server: metrics: %w", err)
+		}
+	}
 	var w *cluster.Watch
 	var err error
 	if opts.clients != nil {
@@ -349,6 +361,9 @@ func (s *Server) auditOnce(ctx context.Context) {
 	s.mu.Lock()
 	s.lastError = ""
 	s.mu.Unlock()
+	if s.opts.OnAudit != nil {
+		s.opts.OnAudit(ctx, s.current.Load())
+	}
 	s.log.Info("audit stored", "scan", change.Scan.ID, "findings", len(res.Findings), "new", len(change.New),
 		"reopened", len(change.Reopened), "resolved", len(change.Resolved), "workloads", len(snap.Workloads),
 		"took", stored.Sub(began).String())
