@@ -14,7 +14,7 @@ import (
 func TestBenchmarkFlagChecks(t *testing.T) {
 	kubeletConfig := func(extra string) inventory.Component {
 		return inventory.Component{Name: controlplane.Kubelet, PID: 40, Args: []string{"--config=/var/lib/kubelet/config.yaml"},
-			Config: []byte("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nserverTLSBootstrap: true\n" + extra),
+			Config:       []byte("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nserverTLSBootstrap: true\n" + extra),
 			ConfigSource: "file", Origin: inventory.Origin{File: "/var/lib/kubelet/config.yaml"}}
 	}
 	tests := []struct {
