@@ -6,6 +6,7 @@ package inventory
 
 import (
 	"fmt"
+	"io/fs"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -132,6 +133,9 @@ type Snapshot struct {
 	// HostFiles are what a node source learnt about files that components' flags name (never
 	// their secrets).
 	HostFiles []*HostFile
+	// NodeFiles are the modes and owners of the node's sensitive files (manifests, kubeconfigs,
+	// PKI, etcd data, kubelet files), as a node source found them.
+	NodeFiles []*NodeFile
 	// AnonymousProbe records unauthenticated requests to a live cluster's API server.
 	AnonymousProbe *AnonymousProbe
 
@@ -416,6 +420,36 @@ type HostFile struct {
 	// in order (the first one encrypts new writes). Keys are never kept.
 	Encryption []EncryptionResources
 }
+
+// NodeFile is the mode and owner of one sensitive file or directory on a node.
+type NodeFile struct {
+	Node string
+	// Path is the file's path on the node (without the root a container sees it under).
+	Path string
+	// Role says what the file is, one of the NodeFile* constants.
+	Role string
+	Dir  bool
+	Mode fs.FileMode
+	UID  uint32
+	GID  uint32
+	// Owner is the owner's user name from the node's /etc/passwd, when found.
+	Owner string
+}
+
+// The roles of node files.
+const (
+	NodeFileManifest          = "static pod manifest"
+	NodeFileCNI               = "CNI configuration"
+	NodeFileEtcdData          = "etcd data directory"
+	NodeFileKubeconfig        = "control-plane kubeconfig"
+	NodeFilePKIDir            = "PKI directory"
+	NodeFilePKICert           = "PKI certificate"
+	NodeFilePKIKey            = "PKI key"
+	NodeFileKubeletService    = "kubelet service file"
+	NodeFileKubeletKubeconfig = "kubelet kubeconfig"
+	NodeFileKubeletClientCA   = "kubelet client CA"
+	NodeFileKubeletConfig     = "kubelet configuration file"
+)
 
 // EncryptionResources is one entry of an EncryptionConfiguration.
 type EncryptionResources struct {

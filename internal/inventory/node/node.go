@@ -99,6 +99,7 @@ func Load(ctx context.Context, opts Options) (*inventory.Snapshot, error) {
 	}
 	addKubeletConfig(snap, opts)
 	readHostFiles(snap, opts)
+	readNodeFiles(snap, opts)
 	return snap, nil
 }
 
