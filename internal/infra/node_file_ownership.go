@@ -17,7 +17,7 @@ var nodeFileOwnership = registerCluster(finding.Rule{
 	Severity: finding.Medium,
 	References: []string{"cis:1.1.2", "cis:1.1.4", "cis:1.1.6", "cis:1.1.8", "cis:1.1.10", "cis:1.1.12", "cis:1.1.14",
 		"cis:1.1.16", "cis:1.1.18", "cis:1.1.19", "cis:4.1.2", "cis:4.1.6", "cis:4.1.8", "cis:4.1.10"},
-	Description: "A control-plane manifest, kubeconfig, PKI file, CNI file, kubelet file or etcd's data directory is owned by a user or group other than root (etcd for its data directory), who can change it or its permissions.",
+	Description: "A control-plane manifest, kubeconfig, PKI file, CNI file, the kubelet service file, kubeconfig, client CA or configuration file (config.yaml), or etcd's data directory is owned by a user or group other than root (etcd for its data directory), who can change it or its permissions.",
 	Remediation: "chown each file the finding names to root:root (etcd's data directory to etcd:etcd when etcd runs as that user), as the message says.",
 }, func(c *Context, rule *finding.Rule) []finding.Finding {
 	var out []finding.Finding

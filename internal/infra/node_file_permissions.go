@@ -8,8 +8,9 @@ import (
 
 // nodeFilePermissions forbids group or world access to the node files the CIS benchmark lists
 // (sections 1.1 and 4.1): static pod manifests, kubeconfigs, certificates and keys, CNI
-// configuration, the kubelet's service file, kubeconfig, client CA and configuration (600 or
-// stricter), and etcd's data directory (700). Anyone who reads a kubeconfig or key acts as that
+// configuration, the kubelet's service file, kubeconfig and configuration (600 or stricter),
+// certificates and the kubelet's client CA (644: they are public, but only root may change them),
+// and etcd's data directory (700). Anyone who reads a kubeconfig or key acts as that
 // component; anyone who writes a manifest or service file runs code as root on the next restart.
 var nodeFilePermissions = registerCluster(finding.Rule{
 	ID:       "node-file-permissions",
@@ -18,8 +19,8 @@ var nodeFilePermissions = registerCluster(finding.Rule{
 	Severity: finding.Medium,
 	References: []string{"cis:1.1.1", "cis:1.1.3", "cis:1.1.5", "cis:1.1.7", "cis:1.1.9", "cis:1.1.11", "cis:1.1.13",
 		"cis:1.1.15", "cis:1.1.17", "cis:1.1.20", "cis:1.1.21", "cis:4.1.1", "cis:4.1.5", "cis:4.1.7", "cis:4.1.9"},
-	Description: "A control-plane manifest, kubeconfig, certificate, key, CNI file, kubelet file or etcd's data directory grants access beyond its owner: a local user or a container with the host's filesystem mounted can read credentials or change what runs as root.",
-	Remediation: "chmod each file the finding names to 600 (etcd's data directory to 700), as the message says.",
+	Description: "A control-plane manifest, kubeconfig, PKI certificate or key, CNI file, the kubelet service file, kubeconfig, client CA or configuration file (config.yaml), or etcd's data directory grants more than the benchmark allows: a local user or a container with the host's filesystem mounted can read credentials or change what runs as root.",
+	Remediation: "chmod each file the finding names as the message says: 600 for keys, kubeconfigs, manifests and configuration, 644 for certificates and the client CA, 700 for etcd's data directory.",
 }, func(c *Context, rule *finding.Rule) []finding.Finding {
 	var out []finding.Finding
 	for _, f := range c.Snapshot.NodeFiles {

@@ -24,10 +24,10 @@ var nodeFilePolicies = map[string]nodeFilePolicy{
 	inventory.NodeFileEtcdData:          {0o700, []string{"root", "etcd"}, []string{"cis:1.1.11"}, []string{"cis:1.1.12"}},
 	inventory.NodeFileKubeconfig:        {0o600, []string{"root"}, []string{"cis:1.1.13", "cis:1.1.15", "cis:1.1.17"}, []string{"cis:1.1.14", "cis:1.1.16", "cis:1.1.18"}},
 	inventory.NodeFilePKIDir:            {fs.ModePerm, []string{"root"}, nil, []string{"cis:1.1.19"}},
-	inventory.NodeFilePKICert:           {0o600, []string{"root"}, []string{"cis:1.1.20"}, []string{"cis:1.1.19"}},
+	inventory.NodeFilePKICert:           {0o644, []string{"root"}, []string{"cis:1.1.20"}, []string{"cis:1.1.19"}},
 	inventory.NodeFilePKIKey:            {0o600, []string{"root"}, []string{"cis:1.1.21"}, []string{"cis:1.1.19"}},
 	inventory.NodeFileKubeletService:    {0o600, []string{"root"}, []string{"cis:4.1.1"}, []string{"cis:4.1.2"}},
 	inventory.NodeFileKubeletKubeconfig: {0o600, []string{"root"}, []string{"cis:4.1.5"}, []string{"cis:4.1.6"}},
-	inventory.NodeFileKubeletClientCA:   {0o600, []string{"root"}, []string{"cis:4.1.7"}, []string{"cis:4.1.8"}},
+	inventory.NodeFileKubeletClientCA:   {0o644, []string{"root"}, []string{"cis:4.1.7"}, []string{"cis:4.1.8"}},
 	inventory.NodeFileKubeletConfig:     {0o600, []string{"root"}, []string{"cis:4.1.9"}, []string{"cis:4.1.10"}},
 }

@@ -34,7 +34,8 @@ func TestNodeFilePermissionsAndOwnership(t *testing.T) {
 		{path: "etc/kubernetes/scheduler.conf", mode: 0o600, uid: 1000, gid: 1000},
 		{path: "etc/kubernetes/controller-manager.conf", mode: 0o600},
 		{path: "etc/kubernetes/kubelet.conf", mode: 0o666},
-		{path: "etc/kubernetes/pki/ca.crt", mode: 0o644},
+		{path: "etc/kubernetes/pki/ca.crt", mode: 0o664},
+		{path: "etc/kubernetes/pki/front-proxy-ca.crt", mode: 0o644},
 		{path: "etc/kubernetes/pki/ca.key", mode: 0o600},
 		{path: "etc/kubernetes/pki/apiserver.key", mode: 0o604},
 		{path: "etc/kubernetes/pki/etcd/server.crt", mode: 0o600, uid: 1000},
@@ -86,7 +87,7 @@ func TestNodeFilePermissionsAndOwnership(t *testing.T) {
 	want := []string{
 		"node-file-ownership PKI certificate /etc/kubernetes/pki/etcd/server.crt is owned by dev (uid 1000, gid 0), wanted root:root: chown root:root /etc/kubernetes/pki/etcd/server.crt",
 		"node-file-ownership control-plane kubeconfig /etc/kubernetes/scheduler.conf is owned by dev (uid 1000, gid 1000), wanted root:root: chown root:root /etc/kubernetes/scheduler.conf",
-		"node-file-permissions PKI certificate /etc/kubernetes/pki/ca.crt is mode 0644, wanted 0600 or stricter: chmod 600 /etc/kubernetes/pki/ca.crt",
+		"node-file-permissions PKI certificate /etc/kubernetes/pki/ca.crt is mode 0664, wanted 0644 or stricter: chmod 644 /etc/kubernetes/pki/ca.crt",
 		"node-file-permissions PKI key /etc/kubernetes/pki/apiserver.key is mode 0604, wanted 0600 or stricter: chmod 600 /etc/kubernetes/pki/apiserver.key",
 		"node-file-permissions control-plane kubeconfig /etc/kubernetes/admin.conf is mode 0640, wanted 0600 or stricter: chmod 600 /etc/kubernetes/admin.conf",
 		"node-file-permissions etcd data directory /var/lib/etcd is mode 0755, wanted 0700 or stricter: chmod 700 /var/lib/etcd",
