@@ -419,6 +419,27 @@ type HostFile struct {
 	// Encryption lists, for an EncryptionConfiguration, each resources entry with its providers
 	// in order (the first one encrypts new writes). Keys are never kept.
 	Encryption []EncryptionResources
+	// AuditPolicy holds, for an audit Policy, its rules in order (the first that matches a
+	// request decides its level).
+	AuditPolicy []AuditPolicyRule
+}
+
+// AuditPolicyRule is one rule of an audit Policy (audit.k8s.io/v1).
+type AuditPolicyRule struct {
+	Level           string
+	Users           []string
+	UserGroups      []string
+	Verbs           []string
+	Resources       []AuditGroupResources
+	Namespaces      []string
+	NonResourceURLs []string
+}
+
+// AuditGroupResources selects resources of one API group in an audit rule.
+type AuditGroupResources struct {
+	Group         string
+	Resources     []string
+	ResourceNames []string
 }
 
 // NodeFile is the mode and owner of one sensitive file or directory on a node.
