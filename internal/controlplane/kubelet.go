@@ -78,6 +78,7 @@ var kubeletKeys = []kubeletSetting{
 	{"makeIPTablesUtilChains", "make-iptables-util-chains", "true", true},
 	{"streamingConnectionIdleTimeout", "streaming-connection-idle-timeout", "4h0m0s", true},
 	{"eventRecordQPS", "event-qps", "50", true},
+	{"tlsCipherSuites", "tls-cipher-suites", "", false},
 }
 
 // kubeletSettings works out the settings in effect from a kubelet's command line and its
@@ -208,6 +209,7 @@ type kubeletConfiguration struct {
 	MakeIPTablesUtilChains         *bool           `json:"makeIPTablesUtilChains"`
 	StreamingConnectionIdleTimeout metav1.Duration `json:"streamingConnectionIdleTimeout"`
 	EventRecordQPS                 *int32          `json:"eventRecordQPS"`
+	TLSCipherSuites                []string        `json:"tlsCipherSuites"`
 }
 
 func lookup(doc map[string]any, key string) any {

@@ -62,6 +62,14 @@ func TestBenchmarkFlagChecks(t *testing.T) {
 		{"no serving certificate, no rotation", []inventory.Component{kubeletConfig("serverTLSBootstrap: false\n")}, "kubelet-serving-certificate", true},
 		{"serving certificate given", []inventory.Component{kubeletConfig("serverTLSBootstrap: false\ntlsCertFile: /var/lib/kubelet/pki/kubelet.crt\ntlsPrivateKeyFile: /var/lib/kubelet/pki/kubelet.key\n")}, "kubelet-serving-certificate", false},
 		{"serving certificate rotated", []inventory.Component{kubeletConfig("")}, "kubelet-serving-certificate", false},
+		{"kubelet ciphers in the config", []inventory.Component{kubeletConfig("tlsCipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_3DES_EDE_CBC_SHA]\n")}, "kubelet-weak-tls-ciphers", true},
+		{"kubelet ciphers as a flag", []inventory.Component{func() inventory.Component {
+			c := kubeletConfig("")
+			c.Args = append(c.Args, "--tls-cipher-suites=TLS_ECDHE_RSA_WITH_RC4_128_SHA")
+			return c
+		}()}, "kubelet-weak-tls-ciphers", true},
+		{"kubelet strong ciphers", []inventory.Component{kubeletConfig("tlsCipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n")}, "kubelet-weak-tls-ciphers", false},
+		{"kubelet default ciphers", []inventory.Component{kubeletConfig("")}, "kubelet-weak-tls-ciphers", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
