@@ -13,7 +13,7 @@ var defaultNamespace = registerWorkload(finding.Rule{
 	Title:       "Workload in the default namespace",
 	Phase:       finding.PhaseDeploy,
 	Severity:    finding.Low,
-	References:  []string{"cis:5.7.4"},
+	References:  []string{"cis:5.6.4"},
 	Description: "The workload runs in the default namespace, which mixes unrelated workloads under one set of NetworkPolicies, quotas, Pod Security labels and RBAC grants.",
 	Remediation: "Create a namespace per application or team and deploy the workload there (metadata.namespace, or kubectl -n / helm --namespace).",
 }, func(c *Context, w *inventory.Workload, e *emitter) {

@@ -16,7 +16,7 @@ var seccompProfileMissing = registerPSS("seccompProfile_restricted", finding.Rul
 	Title:       "Seccomp profile not set",
 	Phase:       finding.PhaseDeploy,
 	Severity:    finding.Low,
-	References:  []string{pssReference("seccompProfile_restricted"), "cis:5.7.2"},
+	References:  []string{pssReference("seccompProfile_restricted"), "cis:5.6.2"},
 	Description: "Without a seccomp profile the container may run Unconfined (the kubelet's default on many nodes), with every system call available. Pod Security Standards (restricted) require a profile.",
 	Remediation: "Set spec.securityContext.seccompProfile.type: RuntimeDefault at pod level.",
 })

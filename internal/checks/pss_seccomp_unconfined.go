@@ -15,7 +15,7 @@ var seccompUnconfined = registerPSS("seccompProfile_baseline", finding.Rule{
 	Title:       "Seccomp disabled",
 	Phase:       finding.PhaseDeploy,
 	Severity:    finding.Medium,
-	References:  []string{pssReference("seccompProfile_baseline"), "cis:5.7.2"},
+	References:  []string{pssReference("seccompProfile_baseline"), "cis:5.6.2"},
 	Description: "An Unconfined seccomp profile lets the container make every system call, including the rarely used ones most kernel exploits need. Pod Security Standards (baseline) forbid it.",
 	Remediation: "Set securityContext.seccompProfile.type to RuntimeDefault (or Localhost with a reviewed profile).",
 })

@@ -24,7 +24,7 @@ var secretInEnv = registerWorkload(finding.Rule{
 	Title:       "Secret as a literal environment value",
 	Phase:       finding.PhaseDeploy,
 	Severity:    finding.High,
-	References:  []string{"cis:5.4.1", "cwe:CWE-798"},
+	References:  []string{"cis:5.4.2", "cwe:CWE-798"},
 	Description: "A credential is written as a literal env value in the workload. Everyone who can get the workload (or read the repository) reads it, it stays in every old ReplicaSet and Git commit, and rotating it means a redeploy.",
 	Remediation: "Move the value into a Secret (or an external secret store) and reference it with env.valueFrom.secretKeyRef, or better, mount it as a file. Then rotate the exposed credential.",
 }, func(c *Context, w *inventory.Workload, e *emitter) {

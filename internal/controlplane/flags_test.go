@@ -121,11 +121,15 @@ func TestFlagTablesHoldCheckedFlags(t *testing.T) {
 	want := map[string]map[string]string{
 		APIServer: {"anonymous-auth": "bool", "authorization-mode": "stringSlice", "enable-admission-plugins": "stringSlice",
 			"profiling": "bool", "token-auth-file": "string", "etcd-servers": "stringSlice", "encryption-provider-config": "string",
-			"audit-log-maxage": "int", "service-account-lookup": "bool", "kubelet-certificate-authority": "string"},
-		ControllerManager: {"bind-address": "ip", "profiling": "bool", "use-service-account-credentials": "bool", "root-ca-file": "string"},
-		Scheduler:         {"bind-address": "ip", "profiling": "bool"},
-		Kubelet:           {"anonymous-auth": "bool", "read-only-port": "int32", "authorization-mode": "string", "config": "string", "rotate-certificates": "bool"},
-		Etcd:              {"client-cert-auth": "bool", "cert-file": "string", "auto-tls": "bool", "peer-client-cert-auth": "bool", "config-file": "string"},
+			"audit-log-maxage": "int", "service-account-lookup": "bool", "kubelet-certificate-authority": "string",
+			"disable-admission-plugins": "stringSlice", "tls-cipher-suites": "stringSlice", "audit-policy-file": "string", "client-ca-file": "string"},
+		ControllerManager: {"bind-address": "ip", "profiling": "bool", "use-service-account-credentials": "bool", "root-ca-file": "string",
+			"feature-gates": "colonSeparatedMultimapStringString", "kubeconfig": "string"},
+		Scheduler: {"bind-address": "ip", "profiling": "bool"},
+		Kubelet: {"anonymous-auth": "bool", "read-only-port": "int32", "authorization-mode": "string", "config": "string", "rotate-certificates": "bool",
+			"hostname-override": "string", "event-qps": "int32", "make-iptables-util-chains": "bool", "streaming-connection-idle-timeout": "duration", "kubeconfig": "string"},
+		Etcd: {"client-cert-auth": "bool", "cert-file": "string", "auto-tls": "bool", "peer-client-cert-auth": "bool", "config-file": "string",
+			"trusted-ca-file": "string", "peer-trusted-ca-file": "string", "data-dir": "string"},
 	}
 	for comp, flags := range want {
 		spec := SpecFor(comp)

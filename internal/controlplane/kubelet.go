@@ -56,24 +56,29 @@ func (k *KubeletSettings) Describe(key string) string {
 // kubeletSetting ties a KubeletConfiguration field to its flag and its v1beta1 default.
 type kubeletSetting struct {
 	key, flag, configDefault string
+	// serialized is true for fields configz always carries (pointers, which defaulting
+	// fills, and structs such as durations), so a missing one means the default, not zero.
+	serialized bool
 }
 
 // kubeletKeys are the settings the checks read. The configuration defaults are those of
 // k8s.io/kubernetes/pkg/kubelet/apis/config/v1beta1/defaults.go (v1.37); the flag defaults
 // (used without a configuration file) come from the kubelet's flag table.
 var kubeletKeys = []kubeletSetting{
-	{"authentication.anonymous.enabled", "anonymous-auth", "false"},
-	{"authentication.webhook.enabled", "authentication-token-webhook", "true"},
-	{"authentication.x509.clientCAFile", "client-ca-file", ""},
-	{"authorization.mode", "authorization-mode", "Webhook"},
-	{"readOnlyPort", "read-only-port", "0"},
-	{"rotateCertificates", "rotate-certificates", "false"},
-	{"serverTLSBootstrap", "rotate-server-certificates", "false"},
-	{"tlsCertFile", "tls-cert-file", ""},
-	{"tlsPrivateKeyFile", "tls-private-key-file", ""},
-	{"protectKernelDefaults", "protect-kernel-defaults", "false"},
-	{"makeIPTablesUtilChains", "make-iptables-util-chains", "true"},
-	{"streamingConnectionIdleTimeout", "streaming-connection-idle-timeout", "4h0m0s"},
+	{"authentication.anonymous.enabled", "anonymous-auth", "false", false},
+	{"authentication.webhook.enabled", "authentication-token-webhook", "true", false},
+	{"authentication.x509.clientCAFile", "client-ca-file", "", false},
+	{"authorization.mode", "authorization-mode", "Webhook", false},
+	{"readOnlyPort", "read-only-port", "0", false},
+	{"rotateCertificates", "rotate-certificates", "false", false},
+	{"serverTLSBootstrap", "rotate-server-certificates", "false", false},
+	{"tlsCertFile", "tls-cert-file", "", false},
+	{"tlsPrivateKeyFile", "tls-private-key-file", "", false},
+	{"protectKernelDefaults", "protect-kernel-defaults", "false", false},
+	{"makeIPTablesUtilChains", "make-iptables-util-chains", "true", true},
+	{"streamingConnectionIdleTimeout", "streaming-connection-idle-timeout", "4h0m0s", true},
+	{"eventRecordQPS", "event-qps", "50", true},
+	{"tlsCipherSuites", "tls-cipher-suites", "", false},
 }
 
 // kubeletSettings works out the settings in effect from a kubelet's command line and its
@@ -120,6 +125,8 @@ func kubeletSettings(flags *Flags, c *inventory.Component) (*KubeletSettings, []
 			k.values[ks.key] = Setting{Value: flags.Value(ks.flag), From: "--" + ks.flag}
 		case doc != nil && lookup(doc, ks.key) != nil:
 			k.values[ks.key] = Setting{Value: scalar(lookup(doc, ks.key)), From: from}
+		case c.ConfigSource == "configz" && doc != nil && ks.serialized:
+			k.values[ks.key] = Setting{Value: ks.configDefault, From: "configz"}
 		case c.ConfigSource == "configz" && doc != nil:
 			// configz omits fields at their zero value.
 			k.values[ks.key] = Setting{Value: zeroOf(ks.configDefault), From: "configz"}
@@ -201,6 +208,8 @@ type kubeletConfiguration struct {
 	ProtectKernelDefaults          bool            `json:"protectKernelDefaults"`
 	MakeIPTablesUtilChains         *bool           `json:"makeIPTablesUtilChains"`
 	StreamingConnectionIdleTimeout metav1.Duration `json:"streamingConnectionIdleTimeout"`
+	EventRecordQPS                 *int32          `json:"eventRecordQPS"`
+	TLSCipherSuites                []string        `json:"tlsCipherSuites"`
 }
 
 func lookup(doc map[string]any, key string) any {

@@ -73,7 +73,7 @@ func TestStaticPodManifests(t *testing.T) {
 	}{
 		{"testdata/weak", []string{
 			"etcd etcd-client-cert-auth", "etcd etcd-peer-tls", "etcd etcd-tls",
-			"kube-apiserver apiserver-admission-plugins", "kube-apiserver apiserver-anonymous-auth",
+			"kube-apiserver apiserver-admission-plugins", "kube-apiserver apiserver-admission-plugins-recommended", "kube-apiserver apiserver-anonymous-auth",
 			"kube-apiserver apiserver-audit-log-retention", "kube-apiserver apiserver-authorization-always-allow",
 			"kube-apiserver apiserver-authorization-mode", "kube-apiserver apiserver-client-ca", "kube-apiserver apiserver-etcd-tls",
 			"kube-apiserver apiserver-kubelet-certificate-authority", "kube-apiserver apiserver-kubelet-client-certificate",
@@ -285,15 +285,16 @@ authentication:
 authorization: {mode: Webhook}
 readOnlyPort: 0
 rotateCertificates: true
+serverTLSBootstrap: true
 `)
-	configz := []byte(`{"kubeletconfig":{"authentication":{"anonymous":{"enabled":true},"webhook":{"enabled":true},"x509":{"clientCAFile":"/etc/kubernetes/pki/ca.crt"}},"authorization":{"mode":"Webhook"},"readOnlyPort":10255,"rotateCertificates":true}}`)
+	configz := []byte(`{"kubeletconfig":{"authentication":{"anonymous":{"enabled":true},"webhook":{"enabled":true},"x509":{"clientCAFile":"/etc/kubernetes/pki/ca.crt"}},"authorization":{"mode":"Webhook"},"readOnlyPort":10255,"rotateCertificates":true,"serverTLSBootstrap":true}}`)
 	tests := []struct {
 		name string
 		comp inventory.Component
 		want []string
 	}{
 		{"flags only: legacy defaults", inventory.Component{PID: 10, Args: []string{"--kubeconfig=/etc/kubernetes/kubelet.conf"}},
-			[]string{"kubelet-anonymous-auth", "kubelet-authorization-mode", "kubelet-certificate-rotation", "kubelet-client-ca", "kubelet-read-only-port"}},
+			[]string{"kubelet-anonymous-auth", "kubelet-authorization-mode", "kubelet-certificate-rotation", "kubelet-client-ca", "kubelet-read-only-port", "kubelet-serving-certificate"}},
 		{"config file: v1beta1 defaults and its settings", inventory.Component{PID: 10, Args: []string{"--config=/var/lib/kubelet/config.yaml"},
 			Config: hardened, ConfigSource: "file", Origin: inventory.Origin{File: "/var/lib/kubelet/config.yaml"}}, nil},
 		{"a flag beats the config file", inventory.Component{PID: 10, Args: []string{"--config=/var/lib/kubelet/config.yaml", "--anonymous-auth", "--read-only-port=10255"},
@@ -301,7 +302,7 @@ rotateCertificates: true
 			[]string{"kubelet-anonymous-auth", "kubelet-read-only-port"}},
 		{"config file alone, minimal: v1beta1 defaults", inventory.Component{Config: []byte("kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\n"), ConfigSource: "file",
 			Origin: inventory.Origin{File: "/var/lib/kubelet/config.yaml"}},
-			[]string{"kubelet-certificate-rotation", "kubelet-client-ca"}},
+			[]string{"kubelet-certificate-rotation", "kubelet-client-ca", "kubelet-serving-certificate"}},
 		{"configz", inventory.Component{Node: "n1", Config: configz, ConfigSource: "configz"},
 			[]string{"kubelet-anonymous-auth", "kubelet-read-only-port"}},
 		{"configz error", inventory.Component{Node: "n1", ConfigSource: "configz", Error: "configz of node n1: forbidden"},

@@ -97,9 +97,9 @@ var kubeletCertificateRotation = registerComponent(controlplane.Kubelet, finding
 	Title:       "Kubelet does not rotate its certificate",
 	Phase:       finding.PhaseInfra,
 	Severity:    finding.Low,
-	References:  []string{"cis:4.2.11"},
+	References:  []string{"cis:4.2.10"},
 	Description: "The kubelet does not rotate its client certificate (rotateCertificates is false, the default): the certificate must be long-lived, and a stolen one stays valid until it expires.",
-	Remediation: "Set rotateCertificates: true (and serverTLSBootstrap: true for the serving certificate) in the kubelet's configuration file.",
+	Remediation: "Set rotateCertificates: true in the kubelet's configuration file (or --rotate-certificates).",
 }, func(c *Context, i *controlplane.Instance) verdict {
 	return kubeletBool(i, "rotateCertificates", true, "the client certificate is never renewed")
 })

@@ -6,6 +6,7 @@ package inventory
 
 import (
 	"fmt"
+	"io/fs"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -132,6 +133,9 @@ type Snapshot struct {
 	// HostFiles are what a node source learnt about files that components' flags name (never
 	// their secrets).
 	HostFiles []*HostFile
+	// NodeFiles are the modes and owners of the node's sensitive files (manifests, kubeconfigs,
+	// PKI, etcd data, kubelet files), as a node source found them.
+	NodeFiles []*NodeFile
 	// AnonymousProbe records unauthenticated requests to a live cluster's API server.
 	AnonymousProbe *AnonymousProbe
 
@@ -430,7 +434,58 @@ type HostFile struct {
 	// Encryption lists, for an EncryptionConfiguration, each resources entry with its providers
 	// in order (the first one encrypts new writes). Keys are never kept.
 	Encryption []EncryptionResources
+	// AuditPolicy holds, for an audit Policy, its rules in order (the first that matches a
+	// request decides its level).
+	AuditPolicy []AuditPolicyRule
 }
+
+// AuditPolicyRule is one rule of an audit Policy (audit.k8s.io/v1).
+type AuditPolicyRule struct {
+	Level           string
+	Users           []string
+	UserGroups      []string
+	Verbs           []string
+	Resources       []AuditGroupResources
+	Namespaces      []string
+	NonResourceURLs []string
+}
+
+// AuditGroupResources selects resources of one API group in an audit rule.
+type AuditGroupResources struct {
+	Group         string
+	Resources     []string
+	ResourceNames []string
+}
+
+// NodeFile is the mode and owner of one sensitive file or directory on a node.
+type NodeFile struct {
+	Node string
+	// Path is the file's path on the node (without the root a container sees it under).
+	Path string
+	// Role says what the file is, one of the NodeFile* constants.
+	Role string
+	Dir  bool
+	Mode fs.FileMode
+	UID  uint32
+	GID  uint32
+	// Owner is the owner's user name from the node's /etc/passwd, when found.
+	Owner string
+}
+
+// The roles of node files.
+const (
+	NodeFileManifest          = "static pod manifest"
+	NodeFileCNI               = "CNI configuration"
+	NodeFileEtcdData          = "etcd data directory"
+	NodeFileKubeconfig        = "control-plane kubeconfig"
+	NodeFilePKIDir            = "PKI directory"
+	NodeFilePKICert           = "PKI certificate"
+	NodeFilePKIKey            = "PKI key"
+	NodeFileKubeletService    = "kubelet service file"
+	NodeFileKubeletKubeconfig = "kubelet kubeconfig"
+	NodeFileKubeletClientCA   = "kubelet client CA"
+	NodeFileKubeletConfig     = "kubelet configuration file"
+)
 
 // EncryptionResources is one entry of an EncryptionConfiguration.
 type EncryptionResources struct {

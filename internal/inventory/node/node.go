@@ -99,6 +99,7 @@ func Load(ctx context.Context, opts Options) (*inventory.Snapshot, error) {
 	}
 	addKubeletConfig(snap, opts)
 	readHostFiles(snap, opts)
+	readNodeFiles(snap, opts)
 	return snap, nil
 }
 
@@ -253,32 +254,43 @@ func unwrapPath(err error) error {
 }
 
 // readHostFiles reads the files components' flags name that checks need: the API server's
-// encryption provider configuration.
+// encryption provider configuration and audit policy.
 func readHostFiles(snap *inventory.Snapshot, opts Options) {
 	seen := map[string]bool{}
 	for _, inst := range controlplane.Instances(snap) {
 		if inst.Component != controlplane.APIServer || inst.Flags == nil {
 			continue
 		}
-		p := inst.Flags.Value("encryption-provider-config")
-		if p == "" {
-			continue
+		for _, flag := range []string{"encryption-provider-config", "audit-policy-file"} {
+			p := inst.Flags.Value(flag)
+			if p == "" {
+				continue
+			}
+			hp := inst.HostPath(p)
+			if hp == "" || seen[hp] {
+				continue
+			}
+			seen[hp] = true
+			hf := &inventory.HostFile{Node: opts.NodeName, Path: hp}
+			data, err := readCapped(opts.hostPath(hp), MaxConfigBytes)
+			switch {
+			case err != nil:
+				hf.Error = unwrapPath(err).Error()
+			case flag == "audit-policy-file":
+				if rules, err := AuditPolicyRules(data); err != nil {
+					hf.Error = err.Error()
+				} else {
+					hf.Read, hf.AuditPolicy = true, rules
+				}
+			default:
+				if enc, err := EncryptionProviders(data); err != nil {
+					hf.Error = err.Error()
+				} else {
+					hf.Read, hf.Encryption = true, enc
+				}
+			}
+			snap.HostFiles = append(snap.HostFiles, hf)
 		}
-		hp := inst.HostPath(p)
-		if hp == "" || seen[hp] {
-			continue
-		}
-		seen[hp] = true
-		hf := &inventory.HostFile{Node: opts.NodeName, Path: hp}
-		data, err := readCapped(opts.hostPath(hp), MaxConfigBytes)
-		if err != nil {
-			hf.Error = unwrapPath(err).Error()
-		} else if enc, err := EncryptionProviders(data); err != nil {
-			hf.Error = err.Error()
-		} else {
-			hf.Read, hf.Encryption = true, enc
-		}
-		snap.HostFiles = append(snap.HostFiles, hf)
 	}
 }
 
