@@ -16,7 +16,7 @@ var rbacAnonymousGrant = register(finding.Rule{
 	Title:       "Permissions granted to anonymous users",
 	Phase:       finding.PhaseDeploy,
 	Severity:    finding.High,
-	References:  []string{"cis:5.1.1", "cis:1.2.1"},
+	References:  []string{"cis:1.2.1"},
 	Description: "A binding grants permissions to system:anonymous or system:unauthenticated. Wherever anonymous authentication is on, anyone who can reach the API server has them.",
 	Remediation: "Remove system:anonymous and system:unauthenticated from the binding; grant the permission to authenticated identities.",
 }, func(c *Context, rule *finding.Rule) []finding.Finding {

@@ -24,7 +24,7 @@ var defaultNamespaceObject = register(finding.Rule{
 	Title:       "Object in the default namespace",
 	Phase:       finding.PhaseDeploy,
 	Severity:    finding.Low,
-	References:  []string{"cis:5.7.4"},
+	References:  []string{"cis:5.6.4"},
 	Description: "A Service, Ingress, ConfigMap, Secret, ServiceAccount, Role, RoleBinding or custom resource was created in the default namespace, where it shares RBAC grants, quotas and policies with everything nobody placed elsewhere.",
 	Remediation: "Move the object to the namespace of the application it belongs to (metadata.namespace, or kubectl -n / helm --namespace); leave default holding only what the cluster creates there.",
 }, func(c *Context, e *emitter) {

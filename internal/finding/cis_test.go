@@ -124,9 +124,7 @@ var cisKeywords = map[string][]string{
 
 // knownWrong are references known to point at the wrong item, in code another branch owns; each
 // says what the fix is. The test fails once the reference is gone, so the entry is removed then.
-var knownWrong = map[string]string{
-	"rbac-anonymous-grant cis:5.1.1": "internal/access: an anonymous grant is not the cluster-admin item; keep cis:1.2.1 only",
-}
+var knownWrong = map[string]string{}
 
 // Every "cis:" reference of every registered rule names an item of the benchmark version the
 // references follow, and an item about what the rule checks.
