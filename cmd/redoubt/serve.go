@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -16,6 +18,9 @@ import (
 
 	"redoubt.dev/redoubt/internal/api"
 	"redoubt.dev/redoubt/internal/audit"
+	"redoubt.dev/redoubt/internal/auditlog"
+	"redoubt.dev/redoubt/internal/config"
+	"redoubt.dev/redoubt/internal/finding"
 	"redoubt.dev/redoubt/internal/inventory"
 	"redoubt.dev/redoubt/internal/inventory/cluster"
 	"redoubt.dev/redoubt/internal/inventory/probe"
@@ -35,6 +40,7 @@ type serveFlags struct {
 	configFile, pssLevel           string
 	logLevel                       string
 	notifications                  string
+	auditWebhookToken              string
 }
 
 func newServeCmd() *cobra.Command {
@@ -100,6 +106,7 @@ in-cluster service account (running as a Deployment).`,
 	fl.StringVar(&f.configFile, "config", "", "policy file with exceptions and settings (.redoubt.yaml format)")
 	fl.StringVar(&f.pssLevel, "pss-level", "", "Pod Security Standards level reported: baseline or restricted (default restricted, or the policy file's)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "least severe log level written: debug, info, warn or error")
+	fl.StringVar(&f.auditWebhookToken, "audit-webhook-token-file", "", "accept the API server's audit webhook backend at POST /audit/v1/events, from callers that send this file's token as a bearer token (docs/auditlog.md)")
 	fl.StringVar(&f.notifications, "notifications", "", "YAML file whose notifications: section names the receivers (JSON webhook, Slack) of new and resolved findings (docs/notifications.md)")
 	return cmd
 }
@@ -170,6 +177,13 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		Debounce: f.debounce, MaxDelay: f.maxDelay, ProbeInterval: f.probeInterval,
 		Observe: func(ctx context.Context, snap *inventory.Snapshot) { probe.Observe(ctx, conn.Config, snap) },
 		Logger:  log,
+	}
+	if f.auditWebhookToken != "" {
+		h, err := auditWebhook(f.auditWebhookToken, cfg, conn.Cluster, st, dispatcher, log)
+		if err != nil {
+			return &exitError{code: exitInput, err: err}
+		}
+		sopts.Handlers = map[string]http.Handler{"POST /audit/v1/events": h}
 	}
 	if dispatcher != nil {
 		sopts.Collectors = dispatcher.Collectors()
@@ -288,4 +302,46 @@ func newDispatcher(ctx context.Context, path string, st store.Store, log *slog.L
 	opts := cfg.Options()
 	opts.Logger = log.With("component", "notify")
 	return notify.NewDispatcher(ctx, outbox, receivers, opts)
+}
+
+// auditScope is the store scope of findings from the API server's audit log: event-like, added
+// as they arrive and never resolved by absence.
+const auditScope store.Scope = "auditlog"
+
+// auditWebhook is the API server's audit webhook backend: each batch goes through the audit-log
+// detections, then the policy's exceptions, and what they find is stored (and notified). Only a
+// caller holding the token in tokenFile is heard: the API server's webhook kubeconfig sends it.
+func auditWebhook(tokenFile string, cfg *config.Config, clusterName string, st store.Store, d *notify.Dispatcher, log *slog.Logger) (http.Handler, error) {
+	b, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("--audit-webhook-token-file: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if len(token) < 16 {
+		return nil, fmt.Errorf("--audit-webhook-token-file %s: the token is shorter than 16 characters", tokenFile)
+	}
+	log = log.With("component", "audit-webhook")
+	wh := auditlog.NewWebhook(auditlog.Options{Cluster: clusterName}, func(ctx context.Context, fs []finding.Finding) {
+		now := time.Now()
+		fs = audit.ApplyExceptions(fs, cfg, now, clusterName)
+		change, err := st.AddFindings(ctx, auditScope, now, fs)
+		if err != nil {
+			log.Error("storing audit-log findings", "error", err.Error(), "findings", len(fs))
+			return
+		}
+		log.Info("audit-log findings stored", "findings", len(fs), "new", len(change.New), "reopened", len(change.Reopened))
+		if d != nil {
+			d.Wake()
+		}
+	})
+	wh.Log = log
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="redoubt audit webhook"`)
+			http.Error(w, "the audit webhook wants the bearer token of --audit-webhook-token-file", http.StatusUnauthorized)
+			return
+		}
+		wh.ServeHTTP(w, r)
+	}), nil
 }

@@ -2,8 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +21,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"redoubt.dev/redoubt/internal/store"
 	"redoubt.dev/redoubt/internal/store/sqlite"
@@ -201,4 +214,165 @@ func TestServeRefusesBadNotifications(t *testing.T) {
 	if code != exitInput || !strings.Contains(errOut, "type") || !strings.Contains(errOut, "email") {
 		t.Errorf("exit %d, want 2 naming the bad type:\n%s", code, errOut)
 	}
+}
+
+// TestServeAuditWebhook runs `redoubt serve --audit-webhook-token-file` as the audit webhook
+// backend of a real API server: a cluster-admin binding made through the API reaches serve in a
+// batch, becomes a stored finding readable through the API, and a caller without the token is
+// refused.
+func TestServeAuditWebhook(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts its own control plane")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// The API server sends its webhook token only over TLS: serve gets a certificate for
+	// 127.0.0.1 that the webhook kubeconfig and the test's client trust.
+	certPEM, keyPEM := selfSignedCert(t)
+	certFile, keyFile := write("tls.crt", string(certPEM)), write("tls.key", string(keyPEM))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	const token = "audit-webhook-token-0123456789"
+	tokenFile := write("token", token+"\n")
+	// The policy of docs/auditlog.md, cut down: request bodies of RBAC changes (the binding's
+	// roleRef), metadata for everything else.
+	policy := write("policy.yaml", `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+- level: Request
+  verbs: ["create", "update", "patch"]
+  resources:
+  - group: rbac.authorization.k8s.io
+- level: Metadata
+`)
+	webhook := write("webhook.kubeconfig", `apiVersion: v1
+kind: Config
+clusters:
+- name: redoubt
+  cluster: {server: "https://`+addr+`/audit/v1/events", certificate-authority-data: `+base64.StdEncoding.EncodeToString(certPEM)+`}
+contexts:
+- name: redoubt
+  context: {cluster: redoubt, user: apiserver}
+current-context: redoubt
+users:
+- name: apiserver
+  user: {token: `+token+`}
+`)
+	c := testenv.ForTest(t, testenv.Options{APIServerFlags: map[string]string{
+		"audit-policy-file":            policy,
+		"audit-webhook-config-file":    webhook,
+		"audit-webhook-mode":           "batch",
+		"audit-webhook-batch-max-wait": "1s",
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--kubeconfig", c.KubeconfigPath, "--data-dir", filepath.Join(dir, "data"),
+			"--listen", addr, "--debounce", "200ms", "--audit-webhook-token-file", tokenFile,
+			"--tls-cert-file", certFile, "--tls-private-key-file", keyFile}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	do := func(method, path, bearer string) (int, string) {
+		req, err := http.NewRequest(method, "https://"+addr+path, strings.NewReader(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if code, _ := do("GET", "/readyz", ""); code == http.StatusOK {
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d before it was ready:\n%s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after 90s:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, bearer := range []string{"", "wrong-token-0123456789"} {
+		if code, body := do("POST", "/audit/v1/events", bearer); code != http.StatusUnauthorized {
+			t.Errorf("audit webhook with bearer %q: HTTP %d %s, want 401", bearer, code, body)
+		}
+	}
+	cfg, err := c.ConfigFor(testenv.AdminUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = kubernetes.NewForConfigOrDie(cfg).RbacV1().ClusterRoleBindings().Create(context.Background(), &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "alice-admin"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: testenv.AliceUser}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		code, body := do("GET", "/api/v1/findings?check=audit-rbac-cluster-admin-binding", c.Tokens[testenv.AdminUser])
+		if code == http.StatusOK && strings.Contains(body, "alice-admin") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no stored cluster-admin binding finding 60s after the binding (last answer HTTP %d %s):\n%s", code, body, stderr.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("serve exited %d:\n%s", code, stderr.String())
+	}
+}
+
+// selfSignedCert returns a PEM certificate for 127.0.0.1, valid for an hour, and its key.
+func selfSignedCert(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "redoubt-serve-test"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 }

@@ -64,6 +64,9 @@ type Options struct {
 	Exceptions store.ExceptionStore
 	// Logger receives the server's JSON logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Handlers are further endpoints, by ServeMux pattern ("POST /audit/v1/events"), each
+	// authenticating its own callers.
+	Handlers map[string]http.Handler
 	// Collectors are registered on the server's metrics registry beside its own (the
 	// notification dispatcher's, say).
 	Collectors []prometheus.Collector
@@ -226,6 +229,9 @@ func (s *Server) Handler() http.Handler {
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn), MaxRequestsInFlight: 4}))
 	if s.opts.API != nil {
 		mux.Handle("/api/v1/", s.opts.API)
+	}
+	for pattern, h := range s.opts.Handlers {
+		mux.Handle(pattern, h)
 	}
 	return s.logRequests(mux)
 }
