@@ -15,7 +15,7 @@ import (
 	"redoubt.dev/redoubt/internal/runtime/event"
 )
 
-// Event types as the C side numbers them (enum event_type in bpf/sensor.c).
+// Event types as the C side numbers them (enum event_type in sensor.bpf.c).
 const (
 	typeExec    = 1
 	typeExit    = 2

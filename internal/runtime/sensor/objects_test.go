@@ -15,11 +15,11 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-// TestObjectsMatchSources fails when bpf/*.c or bpf/*.h changed without `go generate`: the
-// generator records the sources' hashes in bpf/sources.sha256 beside the object it commits.
+// TestObjectsMatchSources fails when sensor.bpf.c or kernel.h changed without `go generate`: the
+// generator records the sources' hashes in sources.sha256 beside the object it commits.
 // Hashing the sources (not the object) keeps the check independent of clang's version.
 func TestObjectsMatchSources(t *testing.T) {
-	f, err := os.Open("bpf/sources.sha256")
+	f, err := os.Open("sources.sha256")
 	if err != nil {
 		t.Fatalf("the generated hash file is missing; run go generate ./internal/runtime/sensor: %v", err)
 	}
@@ -32,9 +32,9 @@ func TestObjectsMatchSources(t *testing.T) {
 			recorded[name] = sum
 		}
 	}
-	sources, _ := filepath.Glob("bpf/*.[ch]")
+	sources, _ := filepath.Glob("*.[ch]")
 	if len(sources) == 0 {
-		t.Fatal("no eBPF sources under bpf/")
+		t.Fatal("no eBPF sources (sensor.bpf.c, kernel.h)")
 	}
 	for _, src := range sources {
 		b, err := os.ReadFile(src)
@@ -49,7 +49,7 @@ func TestObjectsMatchSources(t *testing.T) {
 		delete(recorded, name)
 	}
 	for name := range recorded {
-		t.Errorf("bpf/sources.sha256 names %s, which is gone: run go generate ./internal/runtime/sensor", name)
+		t.Errorf("sources.sha256 names %s, which is gone: run go generate ./internal/runtime/sensor", name)
 	}
 }
 
@@ -71,7 +71,7 @@ func TestRegeneratedObjectAgrees(t *testing.T) {
 	cmd := exec.Command("go", "run", "github.com/cilium/ebpf/cmd/bpf2go", "-output-dir", dir,
 		"-go-package", "sensor", "-cc", "clang", "-cflags", "-O2 -g -Wall -Werror", "-target", "bpfel",
 		"-type", "exec_event", "-type", "exit_event", "-type", "conn_event", "-type", "dup_event",
-		"bpf", "bpf/sensor.c", "--", "-I/usr/include/bpf", "-I/usr/include")
+		"bpf", "sensor.bpf.c", "--", "-I/usr/include/bpf", "-I/usr/include")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("bpf2go: %v\n%s", err, out)

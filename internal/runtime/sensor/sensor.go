@@ -210,7 +210,7 @@ func (s *Sensor) Run(ctx context.Context, opts Options, emit func(*event.Event))
 		lastCheck time.Time
 	)
 	// After reading, look again within tailWait even without a wake-up: the kernel wakes the
-	// reader at most every 10 ms during a burst (see bpf/sensor.c), so the last events of a
+	// reader at most every 10 ms during a burst (see sensor.bpf.c), so the last events of a
 	// burst may be waiting unannounced. When a look finds nothing, block: no polling when idle.
 	const tailWait = 15 * time.Millisecond
 	for {

@@ -1,3 +1,5 @@
+//go:build ignore
+
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The sensor's kernel side: tracepoints only (no kprobe, fentry or LSM hook, which many
