@@ -107,5 +107,5 @@ func TestDeployManifestsCreateInRealCluster(t *testing.T) {
 		t.Skip("needs the control plane")
 	}
 	c := testenv.ForTest(t)
-	applyFiles(t, c, []string{renderedManifests})
+	c.Apply(t, renderedManifests)
 }

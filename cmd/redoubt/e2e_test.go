@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,17 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 
 	"redoubt.dev/redoubt/internal/finding"
 	"redoubt.dev/redoubt/internal/report"
@@ -31,69 +21,6 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
-
-// applyFiles creates every object of the given manifest files in the cluster, namespaces first,
-// as `kubectl create -f` would.
-func applyFiles(t *testing.T, c *testenv.Cluster, files []string) {
-	t.Helper()
-	ctx := context.Background()
-	cfg := rest.CopyConfig(c.Admin)
-	// Pod Security admission warns about the example's bad pods; that is the point of them.
-	cfg.WarningHandler = rest.NoWarnings{}
-	dc := discovery.NewDiscoveryClientForConfigOrDie(cfg)
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	dyn := dynamic.NewForConfigOrDie(cfg)
-	var objs []*unstructured.Unstructured
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			var u unstructured.Unstructured
-			if err := dec.Decode(&u.Object); err == io.EOF {
-				break
-			} else if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if len(u.Object) > 0 {
-				objs = append(objs, &u)
-			}
-		}
-	}
-	slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int {
-		return cmpBool(b.GetKind() == "Namespace", a.GetKind() == "Namespace")
-	})
-	for _, u := range objs {
-		gvk := u.GroupVersionKind()
-		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			t.Fatalf("%s: %v", gvk, err)
-		}
-		var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-		if m.Scope.Name() == meta.RESTScopeNameNamespace {
-			ns := u.GetNamespace()
-			if ns == "" {
-				ns = "default"
-			}
-			ri = dyn.Resource(m.Resource).Namespace(ns)
-		}
-		if _, err := ri.Create(ctx, u, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("create %s %s: %v", u.GetKind(), u.GetName(), err)
-		}
-	}
-}
-
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	}
-	return -1
-}
 
 // exampleFiles are the plain manifests of the example (the Helm chart is rendered by the scanner,
 // not by kubectl, so it is left out of the comparison).
@@ -152,7 +79,7 @@ func scanJSON(t *testing.T, args ...string) report.Document {
 func TestLiveScanMatchesManifests(t *testing.T) {
 	c := testenv.Shared(t)
 	files := exampleFiles(t)
-	applyFiles(t, c, files)
+	c.Apply(t, files...)
 	cs := kubernetes.NewForConfigOrDie(c.Admin)
 	// Let the controller manager make the Deployments' ReplicaSets and Pods, so the live scan
 	// has pods to roll up.

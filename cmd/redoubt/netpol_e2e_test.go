@@ -68,7 +68,7 @@ func TestLiveNetpolMatchesManifests(t *testing.T) {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	applyFiles(t, c, files)
+	c.Apply(t, files...)
 	cs := kubernetes.NewForConfigOrDie(c.Admin)
 	ctx := context.Background()
 	err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -109,7 +109,7 @@ func TestLiveNetpolMatchesManifests(t *testing.T) {
 	installCRDs(t, c)
 	admin := filepath.Join(dir, "admin.yaml")
 	os.WriteFile(admin, []byte(adminPolicies(prefix)), 0o644)
-	applyFiles(t, c, []string{admin})
+	c.Apply(t, admin)
 	t.Cleanup(func() { deleteAdminPolicies(t, c, prefix) })
 	withAdminFiles := listJSON(t, prefix, dir)
 	withAdminLive := listJSON(t, prefix, "--kubeconfig", c.KubeconfigPath)

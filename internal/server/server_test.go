@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,16 +17,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/util/retry"
 
 	"redoubt.dev/redoubt/internal/audit"
@@ -224,7 +216,7 @@ func firstDifference(got, want []string) string {
 // findings serve stores are byte for byte (as JSON) the findings of a scan of the same cluster.
 func TestServeStoresWhatScanFinds(t *testing.T) {
 	c := testenv.Shared(t)
-	applyFiles(t, c, exampleFiles(t))
+	c.Apply(t, exampleFiles(t)...)
 	conn := connect(t, c)
 	r := startServer(t, conn, Options{})
 	r.waitReady(t)
@@ -496,66 +488,6 @@ func grepLines(s, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
-}
-
-// applyFiles creates every object of the given manifest files, namespaces first, as
-// `kubectl create -f` would.
-func applyFiles(t *testing.T, c *testenv.Cluster, files []string) {
-	t.Helper()
-	ctx := context.Background()
-	cfg := rest.CopyConfig(c.Admin)
-	// Pod Security admission warns about the example's bad pods; that is the point of them.
-	cfg.WarningHandler = rest.NoWarnings{}
-	dc := discovery.NewDiscoveryClientForConfigOrDie(cfg)
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	dyn := dynamic.NewForConfigOrDie(cfg)
-	var objs []*unstructured.Unstructured
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			var u unstructured.Unstructured
-			if err := dec.Decode(&u.Object); err == io.EOF {
-				break
-			} else if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if len(u.Object) > 0 {
-				objs = append(objs, &u)
-			}
-		}
-	}
-	slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int {
-		an, bn := a.GetKind() == "Namespace", b.GetKind() == "Namespace"
-		switch {
-		case an == bn:
-			return 0
-		case an:
-			return -1
-		}
-		return 1
-	})
-	for _, u := range objs {
-		gvk := u.GroupVersionKind()
-		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			t.Fatalf("%s: %v", gvk, err)
-		}
-		var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-		if m.Scope.Name() == meta.RESTScopeNameNamespace {
-			ns := u.GetNamespace()
-			if ns == "" {
-				ns = "default"
-			}
-			ri = dyn.Resource(m.Resource).Namespace(ns)
-		}
-		if _, err := ri.Create(ctx, u, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("create %s %s: %v", u.GetKind(), u.GetName(), err)
-		}
-	}
 }
 
 // exampleFiles are the plain manifests of examples/shop (its Helm chart is left out: kubectl
