@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/netip"
 	"strings"
 	"time"
@@ -167,14 +166,6 @@ func runAuditlogAnalyze(cmd *cobra.Command, args []string, f *auditlogFlags) err
 		Problems:  r.Problems(),
 		Analyzers: []string{"auditlog"},
 	}
-	out := cmd.OutOrStdout()
-	ropts := report.Options{ToolVersion: version(), Color: f.output == "" && colorFor(out, f.noColor),
-		Width: terminalWidth(out), ShowSuppressed: f.showSuppressed}
-	if err := writeOutput(cmd, f.output, func(w io.Writer) error { return report.Write(w, f.format, res, ropts) }); err != nil {
-		return err
-	}
-	if err := inputErrors(cmd, res.Problems, "%d malformed or unreadable input%s: the findings above cover everything else"); err != nil {
-		return err
-	}
-	return failOnFindings(res, threshold)
+	return writeFindings(cmd, res, f.format, f.output, f.noColor, f.showSuppressed, threshold,
+		"%d malformed or unreadable input%s: the findings above cover everything else")
 }

@@ -173,16 +173,8 @@ func runEventsIngest(cmd *cobra.Command, f *eventsFlags) error {
 		Problems:  problems,
 		Analyzers: []string{"events"},
 	}
-	out := cmd.OutOrStdout()
-	ropts := report.Options{ToolVersion: version(), Color: f.output == "" && colorFor(out, f.noColor),
-		Width: terminalWidth(out), ShowSuppressed: f.showSuppressed}
-	if err := writeOutput(cmd, f.output, func(w io.Writer) error { return report.Write(w, f.format, res, ropts) }); err != nil {
-		return err
-	}
-	if err := inputErrors(cmd, res.Problems, "%d bad input%s: the findings above cover everything else"); err != nil {
-		return err
-	}
-	return failOnFindings(res, threshold)
+	return writeFindings(cmd, res, f.format, f.output, f.noColor, f.showSuppressed, threshold,
+		"%d bad input%s: the findings above cover everything else")
 }
 
 func countStdin(paths []string) int {

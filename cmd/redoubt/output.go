@@ -12,6 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"redoubt.dev/redoubt/internal/audit"
+	"redoubt.dev/redoubt/internal/finding"
+	"redoubt.dev/redoubt/internal/report"
 )
 
 // isTerminal reports whether w is a terminal.
@@ -104,4 +108,21 @@ func writeOutput(cmd *cobra.Command, path string, write func(io.Writer) error) e
 		return fmt.Errorf("output %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeFindings writes a result that has no snapshot of its own (audit-log and agent events) in
+// the given format, reports its input problems (problemSummary as for inputErrors), and returns
+// the exit-1 error when a finding reaches threshold.
+func writeFindings(cmd *cobra.Command, res *audit.Result, format, output string, noColor, showSuppressed bool,
+	threshold finding.Severity, problemSummary string) error {
+	out := cmd.OutOrStdout()
+	ropts := report.Options{ToolVersion: version(), Color: output == "" && colorFor(out, noColor),
+		Width: terminalWidth(out), ShowSuppressed: showSuppressed}
+	if err := writeOutput(cmd, output, func(w io.Writer) error { return report.Write(w, format, res, ropts) }); err != nil {
+		return err
+	}
+	if err := inputErrors(cmd, res.Problems, problemSummary); err != nil {
+		return err
+	}
+	return failOnFindings(res, threshold)
 }
